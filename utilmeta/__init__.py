@@ -1,0 +1,24 @@
+"""utilmeta: declare typed APIs once, run them on django, flask, starlette, fastapi, sanic or tornado."""
+
+from typing import Any
+
+from utilmeta.core.server.service import UtilMeta
+
+__version__ = "0.1.0"
+__all__ = ["UtilMeta", "service", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    # `from utilmeta import service` gives the process's service, created by UtilMeta(...)
+    if name == "service":
+        from utilmeta.core.server.service import get_service
+
+        current = get_service()
+        if current is None:
+            # ImportError (not AttributeError), so `from utilmeta import service` shows this message
+            raise ImportError(
+                "no UtilMeta service has been created in this process yet: create one with "
+                "UtilMeta(__name__, backend=...) before `from utilmeta import service`"
+            )
+        return current
+    raise AttributeError(f"module 'utilmeta' has no attribute {name!r}")

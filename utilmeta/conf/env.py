@@ -1,0 +1,217 @@
+"""Typed environment variables: declare them once on an :class:`Env` subclass, read them at start-up."""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, get_origin, get_type_hints
+
+import msgspec
+
+from utilmeta.conf._convert import convert, type_name
+from utilmeta.conf._sources import index_environ, index_mapping, read_file
+
+__all__ = ["Env", "EnvError", "MASK", "is_secret"]
+
+#: What a secret value looks like in ``repr()``.
+MASK = "******"
+_SECRET_MARKERS = ("KEY", "SECRET", "PASSWORD", "PASSWD", "TOKEN", "CREDENTIAL", "PRIVATE")
+_MISSING: Any = object()
+_FIELDS_ATTR = "_utilmeta_env_fields"
+
+
+def is_secret(name: str) -> bool:
+    """Whether a variable name looks like it holds a secret (its value is never shown)."""
+    upper = name.upper()
+    return any(marker in upper for marker in _SECRET_MARKERS)
+
+
+class EnvError(ValueError):
+    """Environment variables that are missing or invalid; ``problems`` lists each one."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        self.problems: list[str] = list(problems or [])
+        super().__init__(message + "".join(f"\n  - {problem}" for problem in self.problems))
+
+
+@dataclass(frozen=True)
+class _Field:
+    name: str
+    type: Any
+    default: Any
+    secret: bool
+
+
+class Env:
+    """Declare the environment variables of a service as typed class attributes.
+
+    ::
+
+        class ServiceEnvironment(Env):
+            PRODUCTION: bool = False
+            REDIS_PORT: int = 6379
+            REDIS_PASSWORD: str          # no default: required
+
+        env = ServiceEnvironment(sys_env='DEMO_')   # reads DEMO_PRODUCTION, DEMO_REDIS_PORT, ...
+        env.REDIS_PORT                              # 6379, an int
+
+    Sources, lowest precedence first (a later one overrides an earlier one):
+
+    1. ``data``: a plain mapping, handy in tests;
+    2. ``file``: ``.json``, ``.yml``/``.yaml`` (needs PyYAML), ``.ini``/``.cfg`` (the ``[env]``
+       section if present, else all sections merged) or, for any other name, ``KEY=VALUE`` lines;
+    3. the environment, when ``sys_env`` is given: ``sys_env='DEMO_'`` reads ``DEMO_<NAME>``,
+       ``sys_env=True`` reads ``<NAME>``. ``environ`` replaces ``os.environ`` (and implies
+       ``sys_env=True`` when ``sys_env`` is not given).
+
+    Names match case-insensitively, prefix included. Every annotated public class attribute is a
+    variable; one without a default is required. Values are converted to the declared type with
+    msgspec (lax mode): bools accept ``true/false/1/0/yes/no/on/off``; lists accept JSON or
+    ``a,b,c``; dicts and structs accept JSON; ``Optional[...]`` turns an empty value into None.
+
+    Every missing or invalid variable is reported at once by one :class:`EnvError`, naming each
+    variable as the user must set it (``DEMO_REDIS_PASSWORD: required, not set``). Variables whose
+    name looks secret (KEY, SECRET, PASSWORD, PASSWD, TOKEN, CREDENTIAL, PRIVATE) are shown as
+    ``'******'`` by ``repr()`` and never echoed in errors; :meth:`to_dict` returns real values.
+    Instances are read-only.
+    """
+
+    _utilmeta_env_fields: ClassVar[dict[str, _Field]]
+
+    def __init__(
+        self,
+        data: Mapping[str, object] | None = None,
+        *,
+        sys_env: bool | str | None = None,
+        file: str | os.PathLike[str] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        cls_name = type(self).__name__
+        prefix = _resolve_prefix(sys_env, environ)
+        # (label, UPPER_NAME → (name as the user wrote it, raw value)), lowest precedence first
+        layers: list[tuple[str, dict[str, tuple[str, object]]]] = []
+        if data is not None:
+            if not isinstance(data, Mapping):
+                raise TypeError(f"{cls_name}(data=...) must be a mapping, got {type(data).__name__}")
+            layers.append(("data", index_mapping(data)))
+        if file is not None:
+            try:
+                loaded = read_file(file)
+            except ValueError as exc:
+                raise EnvError(f"{cls_name}: {exc}") from None
+            layers.append((f"file {os.fspath(file)!r}", index_mapping(loaded)))
+        if prefix is not None:
+            layers.append(("environment", index_environ(os.environ if environ is None else environ, prefix)))
+
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for field in self._fields().values():
+            problem = _resolve(field, layers, prefix, values)
+            if problem:
+                problems.append(problem)
+        if problems:
+            count = f"{len(problems)} problem" + ("s" if len(problems) > 1 else "")
+            raise EnvError(f"{cls_name}: {count} with environment variables:", problems)
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    @classmethod
+    def _fields(cls) -> dict[str, _Field]:
+        """The declared variables, computed on first use (so annotations may refer to later names)."""
+        cached: dict[str, _Field] | None = cls.__dict__.get(_FIELDS_ATTR)
+        if cached is not None:
+            return cached
+        try:
+            hints = get_type_hints(cls, include_extras=True)
+        except NameError as exc:
+            raise TypeError(f"{cls.__name__}: cannot resolve a type annotation: {exc}") from exc
+        fields: dict[str, _Field] = {}
+        by_upper: dict[str, str] = {}
+        for name, tp in hints.items():
+            if name.startswith("_") or tp is ClassVar or get_origin(tp) is ClassVar:
+                continue
+            if name.upper() in by_upper:
+                raise TypeError(f"{cls.__name__}: {by_upper[name.upper()]} and {name} differ only in case")
+            by_upper[name.upper()] = name
+            default = next((k.__dict__[name] for k in cls.__mro__ if name in k.__dict__), _MISSING)
+            fields[name] = _Field(name, tp, default, is_secret(name))
+        setattr(cls, _FIELDS_ATTR, fields)
+        return fields
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every variable with its real (unmasked) value, in declaration order."""
+        return {name: getattr(self, name) for name in self._fields()}
+
+    def __getattr__(self, name: str) -> Any:
+        # only reached when normal lookup fails: try the declared spelling of a differently-cased name
+        if not name.startswith("_"):
+            for declared in self._fields():
+                if declared.lower() == name.lower() and declared != name:
+                    return getattr(self, declared)
+        raise AttributeError(f"{type(self).__name__!r} has no variable {name!r}")
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only; pass data= to override a variable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only")
+
+    def __repr__(self) -> str:
+        items = ", ".join(
+            f"{f.name}={MASK!r}" if f.secret else f"{f.name}={getattr(self, f.name)!r}" for f in self._fields().values()
+        )
+        return f"{type(self).__name__}({items})"
+
+
+def _resolve_prefix(sys_env: bool | str | None, environ: Mapping[str, str] | None) -> str | None:
+    """The variable-name prefix to read from the environment, or None not to read it."""
+    if sys_env is None:
+        return "" if environ is not None else None
+    if sys_env is True:
+        return ""
+    if sys_env is False:
+        return None
+    if isinstance(sys_env, str):
+        return sys_env
+    raise TypeError(f"sys_env must be a prefix string or a bool, got {type(sys_env).__name__}")
+
+
+def _resolve(
+    field: _Field,
+    layers: list[tuple[str, dict[str, tuple[str, object]]]],
+    prefix: str | None,
+    values: dict[str, Any],
+) -> str | None:
+    """Store the value of ``field`` in ``values``, or return the problem that prevents it."""
+    for label, index in reversed(layers):
+        hit = index.get(field.name.upper())
+        if hit is None:
+            continue
+        key, raw = hit
+        try:
+            values[field.name] = convert(raw, field.type)
+        except (msgspec.ValidationError, ValueError, TypeError):
+            shown = "an invalid value (not shown: secret)" if field.secret else _short_repr(raw)
+            return f"{key}: expected {type_name(field.type)}, got {shown} (from {label})"
+        return None
+    if field.default is not _MISSING:
+        default = field.default
+        # a class-level [] or {} must not be shared by every instance
+        values[field.name] = copy.copy(default) if isinstance(default, list | dict | set) else default
+        return None
+    looked = [label for label, _ in layers if label != "environment"]
+    if prefix is not None:
+        # match the user's casing: DEMO_ + REDIS_PASSWORD, not demo_REDIS_PASSWORD
+        env_prefix = prefix.upper() if field.name.isupper() else prefix
+        also = f" (also looked for {field.name} in {', '.join(looked)})" if looked else ""
+        return f"{env_prefix}{field.name}: required, not set{also}"
+    if looked:
+        return f"{field.name}: required, not set (looked in {', '.join(looked)})"
+    return f"{field.name}: required, not set (no source given: pass data=, file= or sys_env=)"
+
+
+def _short_repr(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,256 @@
+"""The ``API`` class. Subclassing it declares endpoints; everything about them — routes,
+parameter parsers, hooks — is checked and compiled when the class is created."""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, get_type_hints
+
+from utilmeta.core.api.decorators import (
+    ENDPOINT_ATTR,
+    HOOK_ATTR,
+    HTTP_METHODS,
+    EndpointInfo,
+    HookInfo,
+    RouteInfo,
+)
+from utilmeta.core.request.parser import Parser, route_vars
+from utilmeta.core.response import Response
+from utilmeta.utils.exceptions import DeclarationError
+
+if TYPE_CHECKING:
+    from utilmeta.core.api.plugin import Plugin
+    from utilmeta.core.request import Request
+
+__all__ = ["API", "Endpoint", "Hook", "SubAPI", "join_route", "result_type"]
+
+
+def join_route(*parts: str) -> str:
+    path = "/".join(p.strip("/") for p in parts if p and p.strip("/"))
+    return "/" + path
+
+
+@dataclass
+class Endpoint:
+    """One declared endpoint, compiled."""
+
+    owner: type[API]
+    func: Callable[..., Any]
+    name: str
+    method: str
+    route: str
+    info: EndpointInfo
+    parser: Parser
+    template: type[Response] | None
+    is_async: bool
+    plugins: list[Plugin]
+    result_type: Any = Any
+
+    @property
+    def where(self) -> str:
+        return f"{self.owner.__qualname__}.{self.name}"
+
+    def parser_for(self, full_route: str) -> Parser:
+        """The parser for the endpoint mounted at ``full_route`` (parents' path variables
+        become path parameters); the class-time parser when nothing changes."""
+        if set(route_vars(full_route)) == self.parser.path_names:
+            return self.parser
+        return Parser(self.func, full_route, where=self.where, localns=self.parser.localns)
+
+
+@dataclass
+class Hook:
+    owner: type[API]
+    func: Callable[..., Any]
+    info: HookInfo
+    is_async: bool
+    parser: Parser | None = None
+    template: type[Response] | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.owner.__qualname__}.{self.func.__name__}"
+
+
+@dataclass
+class SubAPI:
+    attr: str
+    route: str
+    api: type[API]
+    info: RouteInfo | None
+
+
+def _is_async(func: Callable[..., Any]) -> bool:
+    return inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func)
+
+
+_NO_RESULT = object()
+
+
+def _return_annotation(func: Callable[..., Any], localns: dict[str, Any] | None = None) -> Any:
+    """The resolved return annotation, or ``_NO_RESULT`` when there is none (or it cannot resolve)."""
+    ann = getattr(func, "__annotations__", {}).get("return", _NO_RESULT)
+    if isinstance(ann, str):
+        try:
+            ann = get_type_hints(func, localns=localns).get("return", _NO_RESULT)
+        except Exception:
+            return _NO_RESULT
+    return ann
+
+
+def _return_template(func: Callable[..., Any], localns: dict[str, Any] | None = None) -> type[Response] | None:
+    ann = _return_annotation(func, localns)
+    if isinstance(ann, type) and issubclass(ann, Response):
+        return ann
+    return None
+
+
+def result_type(func: Callable[..., Any], localns: dict[str, Any] | None = None) -> Any:
+    """The type an endpoint's result must have: its return annotation, or a template's ``result_type``;
+    ``Any`` when it declares none."""
+    ann = _return_annotation(func, localns)
+    if ann is _NO_RESULT or ann is None:
+        return Any if ann is _NO_RESULT else None
+    if isinstance(ann, type) and issubclass(ann, Response):
+        return ann.result_type if ann.result_type is not None else Any
+    return ann
+
+
+class API:
+    """Base class of every API. Endpoints are methods decorated with ``@api.get`` & co. or named
+    after an HTTP method; sub-APIs are class attributes annotated with another API class.
+
+    Inside an endpoint, ``self.request`` is the current :class:`~utilmeta.core.request.Request`.
+    Set ``response = SomeTemplate`` on the class to wrap every result of its endpoints.
+    """
+
+    response: ClassVar[type[Response] | None] = None
+
+    _endpoints: ClassVar[list[Endpoint]] = []
+    _subs: ClassVar[list[SubAPI]] = []
+    _hooks: ClassVar[list[Hook]] = []
+    _plugins: ClassVar[list[Plugin]] = []
+    _route_info: ClassVar[RouteInfo | None] = None
+
+    def __init__(self, request: Request):
+        self.request = request
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._plugins = list(cls._plugins)  # class decorators append after creation
+        cls._route_info = None
+        # postponed annotations may name classes local to the function defining this class
+        frame = sys._getframe(1)
+        localns = dict(frame.f_locals) if frame.f_code.co_name != "<module>" else None
+        endpoints: dict[str, Endpoint] = {}
+        hooks: dict[str, Hook] = {}
+        for base in reversed(cls.__mro__[1:]):
+            if isinstance(base, type) and issubclass(base, API) and base is not API:
+                endpoints.update({e.name: e for e in base._endpoints})
+                hooks.update({h.func.__name__: h for h in base._hooks})
+        for name, value in list(cls.__dict__.items()):
+            func = value.__func__ if isinstance(value, (staticmethod, classmethod)) else value
+            if not callable(func) or isinstance(func, type):
+                continue
+            info: EndpointInfo | None = getattr(func, ENDPOINT_ATTR, None)
+            hook: HookInfo | None = getattr(func, HOOK_ATTR, None)
+            if info is None and hook is None and name in HTTP_METHODS and inspect.isfunction(func):
+                info = EndpointInfo(name)
+            if info is not None and hook is not None:
+                raise DeclarationError(f"{cls.__qualname__}.{name}: an endpoint cannot also be a hook")
+            if info is not None:
+                endpoints[name] = cls._compile_endpoint(name, func, info, localns)
+            elif hook is not None:
+                hooks[name] = cls._compile_hook(func, hook, localns)
+            elif name in endpoints:
+                del endpoints[name]  # overridden by a plain attribute
+        cls._endpoints = list(endpoints.values())
+        cls._hooks = sorted(hooks.values(), key=lambda h: -h.info.priority)
+        cls._subs = cls._collect_subs(localns)
+        cls._check_conflicts()
+
+    # -- compilation -------------------------------------------------------------------------
+
+    @classmethod
+    def _compile_endpoint(
+        cls, name: str, func: Callable[..., Any], info: EndpointInfo, localns: dict[str, Any] | None = None
+    ) -> Endpoint:
+        where = f"{cls.__qualname__}.{name}"
+        if not inspect.isfunction(func):
+            raise DeclarationError(f"{where}: an endpoint must be a plain function")
+        route = info.route
+        if route is None:
+            route = "" if name in HTTP_METHODS else name
+        route = route.strip("/")
+        parser = Parser(func, route, where=where, localns=localns)
+        plugins = list(getattr(func, "__utilmeta_plugins__", []))
+        template = _return_template(func, localns)
+        result = result_type(func, localns)
+        return Endpoint(
+            cls, func, name, info.method.upper(), route, info, parser, template, _is_async(func), plugins, result
+        )
+
+    @classmethod
+    def _compile_hook(cls, func: Callable[..., Any], info: HookInfo, localns: dict[str, Any] | None = None) -> Hook:
+        hook = Hook(cls, func, info, _is_async(func))
+        if info.kind == "before":
+            hook.parser = Parser(func, "", where=hook.where, localns=localns)
+        elif info.kind == "after":
+            hook.template = _return_template(func, localns)
+        return hook
+
+    @classmethod
+    def _collect_subs(cls, local_ns: dict[str, Any] | None = None) -> list[SubAPI]:
+        subs: dict[str, SubAPI] = {}
+        for base in reversed(cls.__mro__[1:]):
+            if isinstance(base, type) and issubclass(base, API) and base is not API:
+                subs.update({s.attr: s for s in base._subs})
+        annotations = cls.__dict__.get("__annotations__", {})
+        if not annotations:
+            return list(subs.values())
+        module = sys.modules.get(cls.__module__)
+        namespace = {**(vars(module) if module else {}), **(local_ns or {}), **dict(vars(cls))}
+        for attr, ann in annotations.items():
+            if isinstance(ann, str):
+                try:
+                    ann = eval(ann, namespace)
+                except Exception:
+                    continue
+            if not (isinstance(ann, type) and issubclass(ann, API)):
+                continue
+            value = cls.__dict__.get(attr)
+            info = value if isinstance(value, RouteInfo) else ann._route_info
+            path = info.path if info is not None else attr
+            subs[attr] = SubAPI(attr, path, ann, info)
+        return list(subs.values())
+
+    @classmethod
+    def _check_conflicts(cls) -> None:
+        seen: dict[tuple[str, str], str] = {}
+        for full, method, where in cls._walk_routes():
+            shape = _shape(full)
+            key = (method, shape)
+            if key in seen:
+                raise DeclarationError(
+                    f"{cls.__qualname__}: {method} {full} is declared twice: by {seen[key]} and by {where}"
+                )
+            seen[key] = where
+
+    @classmethod
+    def _walk_routes(cls, prefix: str = "", depth: int = 0) -> list[tuple[str, str, str]]:
+        if depth > 32:
+            raise DeclarationError(f"{cls.__qualname__}: sub-APIs nest too deep (a cycle?)")
+        items = [(join_route(prefix, e.route), e.method, e.where) for e in cls._endpoints]
+        for sub in cls._subs:
+            items += sub.api._walk_routes(join_route(prefix, sub.route), depth + 1)
+        return items
+
+
+def _shape(route: str) -> str:
+    """Routes that match the same paths: variable names don't matter."""
+    import re
+
+    return re.sub(r"{\w+}", "{}", route)

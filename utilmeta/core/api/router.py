@@ -1,0 +1,257 @@
+"""The service's compiled route table and the request dispatch every backend calls.
+
+Built once from the root API: literal paths go into a dict, templated ones into an ordered
+list of regexes (a literal segment ranks before a variable at the same position, otherwise
+declaration order). Dispatch is then a dict lookup or a few regex matches.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from collections.abc import Callable, Container, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from utilmeta.core.api.base import API, SubAPI, join_route
+from utilmeta.core.api.handler import BuildContext, Handler, Level
+from utilmeta.core.api.plugin import CORS
+from utilmeta.core.request import Request
+from utilmeta.core.response import Response
+from utilmeta.utils.exceptions import BadRequest, DeclarationError, HttpError, MethodNotAllowed, NotFound
+
+__all__ = ["Router", "RouteEntry", "TrustedProxies"]
+
+_VAR = re.compile(r"{(\w+)}")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_id_prefix = ""
+
+
+def _new_id_prefix() -> None:
+    """Request ids are a random per-process prefix and a counter: unique across workers, cheap to make."""
+    global _id_prefix
+    _id_prefix = f"{os.urandom(4).hex()}{os.getpid():x}-"
+
+
+_new_id_prefix()
+os.register_at_fork(after_in_child=_new_id_prefix)
+
+
+class TrustedProxies:
+    """Membership test for trusted proxy peers, remembering each address's answer."""
+
+    def __init__(self, check: Callable[[str], bool]):
+        self.check = check
+        self.known: dict[str, bool] = {}
+
+    def __contains__(self, address: object) -> bool:
+        if not isinstance(address, str):
+            return False
+        found = self.known.get(address)
+        if found is None:
+            found = self.check(address)
+            if len(self.known) < 4096:  # peers are few; a flood of new ones must not grow this forever
+                self.known[address] = found
+        return found
+
+
+@dataclass
+class RouteEntry:
+    template: str
+    regex: re.Pattern[str] | None
+    methods: dict[str, Handler] = field(default_factory=dict)
+    allow: str = ""
+    allow_list: list[str] = field(default_factory=list)
+    cors: CORS | None = None
+
+
+def _rank(template: str) -> tuple[int, ...]:
+    return tuple(1 if "{" in seg else 0 for seg in template.strip("/").split("/"))
+
+
+def _route_regex(template: str, segments: dict[str, str]) -> re.Pattern[str]:
+    out = []
+    pos = 0
+    for m in _VAR.finditer(template):
+        out.append(re.escape(template[pos : m.start()]))
+        name = m.group(1)
+        out.append(f"(?P<{name}>{segments.get(name, '[^/]+')})")
+        pos = m.end()
+    out.append(re.escape(template[pos:]))
+    return re.compile("".join(out) + r"\Z")
+
+
+class Router:
+    """Maps ``(method, path)`` to a handler and answers what no handler does (404/405/OPTIONS/HEAD)."""
+
+    def __init__(
+        self,
+        root: type[API],
+        *,
+        prefix: str = "/",
+        strict_root_route: bool = False,
+        ctx: BuildContext,
+        trusted_proxies: Container[str] = frozenset(("127.0.0.1", "::1")),
+        host_allowed: Callable[[str], bool] | None = None,
+        mounts: Iterable[SubAPI] = (),
+    ):
+        self.root = root
+        self.mounts = list(mounts)
+        self.prefix = join_route(prefix) if prefix.strip("/") else ""
+        self.strict = strict_root_route
+        self.ctx = ctx
+        self.trusted = trusted_proxies
+        self.host_allowed = host_allowed
+        self.static: dict[str, RouteEntry] = {}
+        self.dynamic: list[RouteEntry] = []
+        self.handlers: list[Handler] = []
+        self._ids = itertools.count(1)
+        self._build()
+
+    # -- build -----------------------------------------------------------------------------------
+
+    def _walk(
+        self, api: type[API], prefix: str, levels: list[Level], extra: Iterable[SubAPI] = ()
+    ) -> Iterable[tuple[str, Any, list[Level]]]:
+        for endpoint in api._endpoints:
+            yield join_route(prefix, endpoint.route), endpoint, [*levels, Level(api, None, None)]
+        for sub in [*api._subs, *extra]:
+            yield from self._walk(sub.api, join_route(prefix, sub.route), [*levels, Level(api, sub.attr, sub.api)])
+
+    def _build(self) -> None:
+        entries: dict[str, RouteEntry] = {}
+        order: list[str] = []
+        for template, endpoint, levels in self._walk(self.root, "", [], self.mounts):
+            handler = Handler(endpoint, levels, template, self.ctx)
+            self.handlers.append(handler)
+            key = _VAR.sub("{}", template)
+            entry = entries.get(key)
+            if entry is None:
+                regex = _route_regex(template, handler.parser.path_regex) if "{" in template else None
+                entry = entries[key] = RouteEntry(template, regex)
+                order.append(key)
+            if endpoint.method in entry.methods:
+                other = entry.methods[endpoint.method].endpoint.where
+                raise DeclarationError(
+                    f"{endpoint.method} {template} is declared twice: by {other} and by {endpoint.where}"
+                )
+            entry.methods[endpoint.method] = handler
+            cors = next((p for p in handler.plugins if isinstance(p, CORS)), None)
+            if cors is not None and entry.cors is None:
+                entry.cors = cors
+        for key in order:
+            entry = entries[key]
+            allow = list(entry.methods)
+            if "GET" in allow:
+                allow.append("HEAD")
+            allow.append("OPTIONS")
+            entry.allow_list = allow
+            entry.allow = ", ".join(allow)
+            if entry.regex is None:
+                self.static[entry.template] = entry
+            else:
+                self.dynamic.append(entry)
+        self.dynamic.sort(key=lambda e: _rank(e.template))  # stable: declaration order otherwise
+
+    # -- dispatch --------------------------------------------------------------------------------
+
+    def routes(self) -> list[tuple[str, str, Handler]]:
+        """``(method, path, handler)`` for every endpoint, paths including the root route."""
+        out = []
+        for entry in [*self.static.values(), *self.dynamic]:
+            for method, handler in entry.methods.items():
+                out.append((method, (self.prefix + entry.template).rstrip("/") or "/", handler))
+        return out
+
+    def _local_path(self, path: str) -> str | None:
+        prefix = self.prefix
+        if prefix:
+            if path == prefix or path.startswith(prefix + "/"):
+                path = path[len(prefix) :] or "/"
+            elif self.strict:
+                return None
+        if len(path) > 1 and path.endswith("/"):
+            path = path.rstrip("/") or "/"
+        return path
+
+    def match(self, path: str) -> tuple[RouteEntry, dict[str, str]] | None:
+        local = self._local_path(path)
+        if local is None:
+            return None
+        entry = self.static.get(local)
+        if entry is not None:
+            return entry, {}
+        for entry in self.dynamic:
+            assert entry.regex is not None
+            m = entry.regex.match(local)
+            if m is not None:
+                return entry, m.groupdict()
+        return None
+
+    def prepare(self, request: Request) -> None:
+        """Per-request settings: trusted proxies and the request id (echoed in the response)."""
+        request._trusted = self.trusted
+        given = request.headers.get("x-request-id")
+        if given and _REQUEST_ID.match(given):
+            request.request_id = given
+        else:
+            request.request_id = f"{_id_prefix}{next(self._ids):x}"
+
+    def resolve(self, request: Request) -> Handler | Response:
+        """The handler for the request, or the response when no endpoint is to run."""
+        if self.host_allowed is not None and not self.host_allowed(request.host):
+            return self.error(request, BadRequest(f"host {request.host!r} is not allowed"))
+        found = self.match(request.path)
+        if found is None:
+            return self.error(request, NotFound(f"no API at {request.path}"))
+        entry, params = found
+        request.path_params = params
+        request.route = entry.template
+        method = request.method
+        handler = entry.methods.get(method)
+        if handler is not None:
+            return handler
+        if method == "HEAD" and "GET" in entry.methods:
+            return entry.methods["GET"]
+        if method == "OPTIONS":
+            if entry.cors is not None:
+                response = entry.cors.preflight(request, entry.allow_list)
+            else:
+                response = Response(status=204, headers={"Allow": entry.allow})
+            response.render(self.ctx.encode)
+            return response
+        return self.error(
+            request, MethodNotAllowed(f"method {method} is not allowed at {request.path}", allows=entry.allow_list)
+        )
+
+    def error(self, request: Request, error: HttpError) -> Response:
+        template = self.root.response
+        response = (template or Response).from_error(error, request_id=request.request_id, debug=self.ctx.debug)
+        response.render(self.ctx.encode)
+        return response
+
+    def finalize(self, request: Request, response: Response) -> Response:
+        if request._files:
+            for items in request._files.values():
+                for f in items:
+                    f.close()
+        response.headers["X-Request-ID"] = request.request_id
+        if request.method == "HEAD":
+            response.headers["Content-Length"] = str(len(response.body or b""))
+            response.body = b""
+        return response
+
+    def __call__(self, request: Request) -> Response:
+        """Dispatch a request in a synchronous service."""
+        self.prepare(request)
+        target = self.resolve(request)
+        response = target if isinstance(target, Response) else target.call(request)
+        return self.finalize(request, response)
+
+    async def acall(self, request: Request) -> Response:
+        """Dispatch a request in an asynchronous service."""
+        self.prepare(request)
+        target = self.resolve(request)
+        response = target if isinstance(target, Response) else await target.acall(request)
+        return self.finalize(request, response)

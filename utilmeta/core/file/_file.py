@@ -1,0 +1,154 @@
+"""The uploaded-file type, independent of any web framework."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+import weakref
+from pathlib import Path
+from types import TracebackType
+from typing import IO, BinaryIO
+
+__all__ = ["File", "MEMORY_LIMIT"]
+
+#: Uploads up to this many bytes stay in memory; larger ones roll over to a temporary file.
+MEMORY_LIMIT = 1024 * 1024
+
+
+def spool() -> tempfile.SpooledTemporaryFile[bytes]:
+    """A fresh buffer for upload content (in memory until it passes ``MEMORY_LIMIT``)."""
+    return tempfile.SpooledTemporaryFile(max_size=MEMORY_LIMIT, mode="w+b")
+
+
+class File:
+    """An uploaded file: a ``multipart/form-data`` part that carried a filename.
+
+    Declare a parameter as ``File`` (or ``list[File]``) to receive uploads. The content is
+    read with :meth:`read` / :meth:`seek` / :meth:`tell` or through :attr:`file`, and written
+    out with :meth:`save`. A ``File`` can also be built directly, for tests::
+
+        File(b"hello", filename="a.txt", content_type="text/plain")
+
+    ``content`` may be bytes (copied into a spooled buffer the ``File`` owns) or an open
+    binary file object (used as is; its size is measured by seeking to the end).
+    """
+
+    def __init__(
+        self,
+        content: bytes | IO[bytes] = b"",
+        *,
+        filename: str | None = None,
+        content_type: str | None = None,
+        name: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.filename = filename
+        self.content_type = content_type or "application/octet-stream"
+        self.name = name
+        self.headers: dict[str, str] = dict(headers) if headers else {}
+        if isinstance(content, (bytes, bytearray, memoryview)):
+            buffer = spool()
+            buffer.write(content)
+            self._file: IO[bytes] = buffer
+            self._own(buffer)
+        else:
+            self._file = content
+        self.size: int = self._file.seek(0, os.SEEK_END)
+        self._file.seek(0)
+
+    def _own(self, buffer: IO[bytes]) -> None:
+        # A spool that rolled over holds an open temporary file; close it when the File is
+        # dropped so a forgotten upload neither leaks a descriptor nor warns at exit.
+        weakref.finalize(self, buffer.close)
+
+    @classmethod
+    def _from_spool(
+        cls,
+        buffer: IO[bytes],
+        *,
+        filename: str | None,
+        content_type: str | None,
+        name: str,
+        headers: dict[str, str],
+    ) -> File:
+        """Wrap a buffer the multipart parser filled; the File takes ownership of it."""
+        upload = cls(buffer, filename=filename, content_type=content_type, name=name, headers=headers)
+        upload._own(buffer)
+        return upload
+
+    @property
+    def file(self) -> BinaryIO:
+        """The underlying binary file object (in memory, or a temporary file above 1 MiB)."""
+        return self._file  # type: ignore[return-value]
+
+    @property
+    def closed(self) -> bool:
+        return self._file.closed
+
+    @property
+    def suffix(self) -> str:
+        """The lower-cased extension of the filename without the dot (``""`` if none)."""
+        name = self.filename or ""
+        return name.rsplit(".", 1)[-1].lower() if "." in name else ""
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+    @property
+    def is_audio(self) -> bool:
+        return self.content_type.startswith("audio/")
+
+    @property
+    def is_video(self) -> bool:
+        return self.content_type.startswith("video/")
+
+    def read(self, size: int = -1) -> bytes:
+        return self._file.read(size)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the whole content to ``path`` (replacing it) and return the path.
+
+        The read position is kept, so saving does not disturb a reader of the same File.
+        """
+        target = Path(path)
+        position = self._file.tell()
+        self._file.seek(0)
+        try:
+            with open(target, "wb") as out:
+                shutil.copyfileobj(self._file, out)
+        finally:
+            self._file.seek(position)
+        return target
+
+    async def aread(self, size: int = -1) -> bytes:
+        # A rolled-over spool is a real file on disk: read it off the event loop.
+        return await asyncio.to_thread(self.read, size)
+
+    async def asave(self, path: str | os.PathLike[str]) -> Path:
+        return await asyncio.to_thread(self.save, path)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> File:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} filename={self.filename!r} content_type={self.content_type!r} size={self.size}>"

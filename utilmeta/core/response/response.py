@@ -1,0 +1,192 @@
+"""Responses and response templates.
+
+A plain ``Response(result)`` renders its result by type: ``str`` → text/plain, ``bytes`` →
+application/octet-stream, ``None`` → an empty body, anything else → JSON. A *template* is a
+subclass that sets any of ``result_key`` / ``message_key`` / ``count_key`` / ``state_key``;
+its body is a JSON envelope with those keys, for results and errors alike::
+
+    class WrapResponse(Response):
+        result_key = 'data'
+        message_key = 'msg'
+        state_key = 'code'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from http import HTTPStatus
+from http.cookies import SimpleCookie
+from typing import Any, ClassVar
+
+from utilmeta.utils.exceptions import HttpError, status_of
+
+__all__ = ["Response"]
+
+JsonEncode = Callable[[Any], bytes]
+
+_TEXT = "text/plain; charset=utf-8"
+_JSON = "application/json"
+_PROBLEM = "application/problem+json"
+_BINARY = "application/octet-stream"
+
+
+class Response:
+    """What an endpoint returns, or the template it is wrapped in."""
+
+    result_key: ClassVar[str | None] = None
+    message_key: ClassVar[str | None] = None
+    count_key: ClassVar[str | None] = None
+    state_key: ClassVar[str | None] = None
+    #: the type the result must have (``WrapResponse[List[User]]``); used by the docs
+    result_type: ClassVar[Any] = None
+
+    status: int = 200
+    headers: Any = None
+    content_type: str | None = None
+
+    def __init__(
+        self,
+        result: Any = None,
+        *,
+        status: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        message: str | None = None,
+        count: int | None = None,
+        state: Any = None,
+        content_type: str | None = None,
+        body: bytes | None = None,
+        error: BaseException | None = None,
+    ):
+        self.result = result
+        if status is not None:
+            self.status = status
+        base = type(self).headers
+        self.headers: dict[str, str] = {**base, **(headers or {})} if base else dict(headers or {})
+        self.message = message
+        self.count = count
+        self.state = state
+        if content_type is not None:
+            self.content_type = content_type
+        self.body = body
+        self.error = error
+        self.cookies: SimpleCookie | None = None
+
+    def __class_getitem__(cls, item: Any) -> type[Response]:
+        return type(cls.__name__, (cls,), {"result_type": item, "__module__": cls.__module__})
+
+    @classmethod
+    def is_template(cls) -> bool:
+        return bool(cls.result_key or cls.message_key or cls.count_key or cls.state_key)
+
+    @property
+    def status_code(self) -> int:
+        return self.status
+
+    @property
+    def reason(self) -> str:
+        try:
+            return HTTPStatus(self.status).phrase
+        except ValueError:
+            return ""
+
+    def set_cookie(
+        self,
+        key: str,
+        value: str = "",
+        *,
+        max_age: int | None = None,
+        path: str = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        httponly: bool = False,
+        samesite: str | None = "lax",
+    ) -> None:
+        if self.cookies is None:
+            self.cookies = SimpleCookie()
+        self.cookies[key] = value
+        morsel = self.cookies[key]
+        morsel["path"] = path
+        if max_age is not None:
+            morsel["max-age"] = max_age
+        if domain:
+            morsel["domain"] = domain
+        if secure:
+            morsel["secure"] = True
+        if httponly:
+            morsel["httponly"] = True
+        if samesite:
+            morsel["samesite"] = samesite
+
+    # -- rendering -------------------------------------------------------------------------------
+
+    def render(self, encode: JsonEncode) -> bytes:
+        """Fill ``body`` and ``content_type`` (once) and return the body."""
+        if self.body is not None:
+            return self.body
+        cls = type(self)
+        if cls.result_key or cls.message_key or cls.count_key or cls.state_key:
+            envelope: dict[str, Any] = {}
+            if cls.result_key:
+                envelope[cls.result_key] = self.result
+            if cls.message_key:
+                envelope[cls.message_key] = self.message or ""
+            if cls.count_key and self.count is not None:
+                envelope[cls.count_key] = self.count
+            if cls.state_key:
+                envelope[cls.state_key] = self.state if self.state is not None else self.status
+            self.body = encode(envelope)
+            self.content_type = self.content_type or _JSON
+            return self.body
+        result = self.result
+        if result is None:
+            self.body = b""
+        elif isinstance(result, str):
+            self.body = result.encode()
+            self.content_type = self.content_type or _TEXT
+        elif isinstance(result, (bytes, bytearray, memoryview)):
+            self.body = bytes(result)
+            self.content_type = self.content_type or _BINARY
+        else:
+            self.body = encode(result)
+            self.content_type = self.content_type or _JSON
+        return self.body
+
+    def header_items(self) -> list[tuple[str, str]]:
+        """Every header to send, ``Content-Type`` and ``Set-Cookie`` included (no Content-Length)."""
+        items = list(self.headers.items())
+        if self.content_type and "content-type" not in (k.lower() for k in self.headers):
+            items.append(("Content-Type", self.content_type))
+        if self.cookies:
+            items.extend(("Set-Cookie", m.OutputString()) for m in self.cookies.values())
+        return items
+
+    # -- errors --------------------------------------------------------------------------------
+
+    @classmethod
+    def from_error(cls, error: BaseException, *, request_id: str = "", debug: bool = False) -> Response:
+        """The response for an exception: the template's keys when ``cls`` is a template,
+        RFC 9457 problem+json otherwise. Only HttpErrors (and debug mode) reveal a message."""
+        status = status_of(error)
+        headers = error.headers if isinstance(error, HttpError) else None
+        if isinstance(error, HttpError):
+            detail = error.message
+        elif debug:
+            detail = f"{type(error).__name__}: {error}"
+        else:
+            detail = None
+        title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+        if cls.is_template():
+            state = error.state if isinstance(error, HttpError) else None
+            return cls(None, status=status, headers=headers, message=detail or title, state=state, error=error)
+        problem: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+        if detail:
+            problem["detail"] = detail
+        if isinstance(error, HttpError) and error.errors:
+            problem["errors"] = error.errors
+        if request_id:
+            problem["request_id"] = request_id
+        resp = Response(problem, status=status, headers=headers, content_type=_PROBLEM, error=error)
+        return resp
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.status}>"
