@@ -1,0 +1,31 @@
+"""The demo service: ``python server.py`` (or ``scripts/demo`` from the repository root).
+
+Try:  curl http://127.0.0.1:8000/api/hello/you?excited=1
+      curl -X POST http://127.0.0.1:8000/api/todos -H 'content-type: application/json' -d '{"title": "write docs"}'
+      curl http://127.0.0.1:8000/api/todos
+"""
+
+from config import env
+
+from utilmeta import UtilMeta
+from utilmeta.conf import Preference, Time
+
+service = UtilMeta(
+    __name__,
+    name="demo",
+    description="A to-do service showing typed APIs on utilmeta",
+    backend=env.BACKEND,
+    api="api.RootAPI",
+    route="/api",
+    version=(0, 1, 0),
+    production=env.PRODUCTION,
+    host=env.HOST,
+    port=env.PORT,
+)
+service.use(Time(time_zone="UTC", datetime_format="%Y-%m-%dT%H:%M:%SZ"))
+service.use(Preference(max_body_size=64 * 1024))
+
+app = service.application()
+
+if __name__ == "__main__":
+    service.run()

@@ -1,0 +1,182 @@
+"""One behaviour, six backends: every case must answer exactly what the core answers in-process
+(status, body bytes and the headers that carry meaning), on every backend, sync and async."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from app import SLOW_SECONDS, make_service
+from harness import MATRIX, SERVED, Answer, Client, served
+
+from utilmeta.core.server.service import _clear_service
+from utilmeta.testing import TestClient
+
+BIG = "x" * (300 * 1024)
+
+#: id → (method, url, httpx keyword arguments)
+CASES: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "text": ("GET", "/api/hello", {}),
+    "no-prefix": ("GET", "/hello", {}),
+    "trailing-slash": ("GET", "/api/hello/", {}),
+    "json": ("GET", "/api/json", {}),
+    "empty": ("GET", "/api/empty", {}),
+    "binary": ("GET", "/api/binary", {}),
+    "path+query": ("GET", "/api/items/5?q=x&limit=3", {}),
+    "literal-beats-variable": ("GET", "/api/items/special", {}),
+    "path-type-error": ("GET", "/api/items/abc", {}),
+    "query-constraint": ("GET", "/api/items/5?limit=0", {}),
+    "file-path": ("GET", "/api/items/files/a/b%20c/d.txt", {}),
+    "unicode-path": ("GET", "/api/items/files/%C3%A9t%C3%A9", {}),
+    "typed-query": ("GET", "/api/typed?flag=true&ratio=2.5&mode=b&tags=1&tags=2&note=n", {}),
+    "literal-error": ("GET", "/api/typed?mode=z", {}),
+    "list-item-error": ("GET", "/api/typed?tags=1&tags=x", {}),
+    "headers-cookies": ("GET", "/api/headers", {"headers": {"X-Token": "t", "Cookie": "session=s1"}}),
+    "missing-header": ("GET", "/api/headers", {}),
+    "json-body": ("POST", "/api/users", {"json": {"name": "ann", "age": 3, "tags": ["a"]}}),
+    "json-wrong-type": ("POST", "/api/users", {"json": {"name": "ann", "age": "3"}}),
+    "json-missing": ("POST", "/api/users", {"json": {"name": "ann"}}),
+    "json-too-long": ("POST", "/api/users", {"json": {"name": "n" * 21, "age": 1}}),
+    "json-unknown-field": ("POST", "/api/users", {"json": {"name": "a", "age": 1, "admin": True}}),
+    "json-malformed": (
+        "POST",
+        "/api/users",
+        {"content": b'{"name": ', "headers": {"Content-Type": "application/json"}},
+    ),
+    "json-not-utf8": ("POST", "/api/users", {"content": b"\xff\xfe", "headers": {"Content-Type": "application/json"}}),
+    "wrong-content-type": ("POST", "/api/users", {"content": b"<a/>", "headers": {"Content-Type": "application/xml"}}),
+    "no-body": ("POST", "/api/users", {}),
+    "too-large": ("POST", "/api/users", {"json": {"name": BIG, "age": 1}}),
+    "urlencoded": ("POST", "/api/form", {"data": {"name": "n", "age": "7"}}),
+    "multipart-fields": ("POST", "/api/form", {"files": {"name": (None, b"m")}, "data": {"age": "8"}}),
+    "upload": (
+        "POST",
+        "/api/upload",
+        {"files": {"file": ("a.bin", bytes(range(40)), "application/x-bin")}, "data": {"note": "n"}},
+    ),
+    "upload-too-big": ("POST", "/api/upload", {"files": {"file": ("big.bin", b"\0" * (65 * 1024))}}),
+    "upload-as-json": ("POST", "/api/upload", {"json": {"file": "x"}}),
+    "put": ("PUT", "/api/echo", {"json": {"a": [1, {"b": None}]}}),
+    "patch": ("PATCH", "/api/echo", {"json": {"a": 1}}),
+    "delete": ("DELETE", "/api/echo", {}),
+    "head": ("HEAD", "/api/json", {}),
+    "options": ("OPTIONS", "/api/echo", {}),
+    "method-not-allowed": ("POST", "/api/hello", {}),
+    "not-found": ("GET", "/api/nope/deeper", {}),
+    "template": ("GET", "/api/wrapped/items", {}),
+    "template-error": ("GET", "/api/wrapped/denied", {}),
+    "server-error": ("GET", "/api/crash", {}),
+    "not-implemented": ("GET", "/api/not_implemented", {}),
+    "before-hook-refuses": ("GET", "/api/guarded", {}),
+    "before-hook-passes": ("GET", "/api/guarded", {"headers": {"X-Key": "open"}}),
+    "forwarded-for": (
+        "GET",
+        "/api/client",
+        {"headers": {"X-Forwarded-For": "203.0.113.7, 10.0.0.2", "X-Forwarded-Proto": "https"}},
+    ),
+}
+
+#: headers whose value must be the same everywhere (others — Date, Server, … — are the server's business)
+MEANINGFUL = ("content-type", "allow", "location", "x-request-id", "x-served-by", "access-control-allow-origin")
+
+
+def reference(style: str, production: bool = False) -> TestClient:
+    return TestClient(make_service("wsgi" if style == "sync" else "asgi", style, production))
+
+
+def _reference_answer(client: TestClient, method: str, url: str, kwargs: dict[str, Any]) -> Answer:
+    import httpx
+
+    # build the exact bytes httpx would send, then replay them in-process
+    request = httpx.Request(method, "http://testserver" + url, **kwargs)
+    body = request.read()
+    headers = {
+        k: v
+        for k, v in request.headers.items()
+        if k.lower() not in ("host", "accept-encoding", "connection", "user-agent")
+    }
+    r = client.request(
+        method,
+        request.url.raw_path.decode("ascii").split("?")[0]
+        + ("?" + request.url.query.decode() if request.url.query else ""),
+        headers=headers,
+        content=body or None,
+    )
+    return Answer(r.status_code, {k.lower(): v for k, v in r.headers.items()}, r.content)
+
+
+def compare(case: str, got: Answer, want: Answer) -> None:
+    assert got.status == want.status, f"{case}: status {got.status} != {want.status}\n{got.body[:500]!r}"
+    assert got.body == want.body, f"{case}: body differs\n got: {got.body[:500]!r}\nwant: {want.body[:500]!r}"
+    for name in MEANINGFUL:
+        assert got.headers.get(name) == want.headers.get(name), f"{case}: header {name}: {got.headers.get(name)!r}"
+    if want.status not in (204, 304) and case != "head":
+        assert got.headers.get("content-length", str(len(got.body))) == str(len(got.body))
+
+
+def _installed(backend: str) -> bool:
+    module = {
+        "django": "django",
+        "flask": "flask",
+        "starlette": "starlette",
+        "fastapi": "fastapi",
+        "sanic": "sanic",
+        "tornado": "tornado",
+    }[backend]
+    return importlib.util.find_spec(module) is not None
+
+
+@pytest.fixture(scope="module", params=MATRIX, ids=[f"{b}-{s}" for b, s in MATRIX])
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str, Client]]:
+    name, style = request.param
+    if not _installed(name):
+        pytest.fail(f"{name} is not installed: scripts/install installs every backend")
+    if name in SERVED:
+        with served(name, style, tmp_path_factory.mktemp(f"{name}-{style}")) as (url, _proc):
+            client = Client(base_url=url)
+            yield name, style, client
+            client.close()
+    else:
+        service = make_service(name, style)
+        client = Client(service.application())
+        yield name, style, client
+        client.close()
+    _clear_service()
+
+
+@pytest.fixture(scope="module")
+def references() -> Iterator[dict[str, TestClient]]:
+    clients = {"sync": reference("sync"), "async": reference("async")}
+    yield clients
+    for client in clients.values():
+        client.close()
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_same_answer_as_the_core(backend, references, case):
+    name, style, client = backend
+    method, url, kwargs = CASES[case]
+    headers = {**kwargs.get("headers", {}), "X-Request-ID": "conf-" + case.replace("+", "_")}
+    sent = {**kwargs, "headers": headers}
+    got = client.send(method, url, **sent)
+    want = _reference_answer(references[style], method, url, sent)
+    compare(case, got, want)
+
+
+def test_sync_endpoints_never_block_the_loop(backend):
+    name, style, client = backend
+    started = time.perf_counter()
+    answers = client.send_many("GET", "/api/slow", 4)
+    elapsed = time.perf_counter() - started
+    assert [a.status for a in answers] == [200] * 4
+    assert elapsed < SLOW_SECONDS * 2.5, f"4 concurrent slow requests took {elapsed:.2f}s"

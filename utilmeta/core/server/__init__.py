@@ -1,0 +1,1 @@
+"""The service object and the backend adaptors."""

@@ -1,0 +1,138 @@
+"""ASGI translation, and the framework-free ASGI backend (``backend='asgi'``).
+
+:func:`request_from_scope` and :func:`send_asgi` are what ASGI-based adaptors (starlette,
+fastapi, django async) use to talk to the core.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from utilmeta.core.request import Request
+from utilmeta.core.request.request import Headers
+from utilmeta.core.response import Response
+from utilmeta.core.server.backends.base import ServerAdaptor
+
+__all__ = ["request_from_scope", "send_asgi", "ASGIApp", "ASGIServerAdaptor", "lifespan"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+def request_from_scope(scope: Scope, receive: Receive, native: Any = None) -> Request:
+    """The core's request for an ASGI HTTP scope; the body is received only if needed."""
+    headers = Headers()
+    for raw_name, raw_value in scope.get("headers", ()):
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        if name in headers:
+            sep = "; " if name == "cookie" else ", "
+            dict.__setitem__(headers, name, dict.__getitem__(headers, name) + sep + value)
+        else:
+            dict.__setitem__(headers, name, value)
+
+    async def areader(limit: int) -> bytes:
+        chunks = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            if chunk:
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    break  # the core answers 413; nothing more needs to be received
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    client = scope.get("client")
+    server = scope.get("server")
+    query = scope.get("query_string", b"")
+    return Request(
+        scope.get("method", "GET"),
+        scope.get("path") or "/",
+        query.decode("latin-1") if isinstance(query, bytes) else query,
+        headers,
+        areader=areader,
+        client_addr=client[0] if client else "",
+        scheme=scope.get("scheme", "http"),
+        server_host=f"{server[0]}:{server[1]}" if server and server[1] else (server[0] if server else ""),
+        native=native if native is not None else scope,
+    )
+
+
+def response_headers(response: Response) -> list[tuple[bytes, bytes]]:
+    body = response.body or b""
+    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.header_items()]
+    if "Content-Length" not in response.headers:
+        headers.append((b"content-length", str(len(body)).encode()))
+    return headers
+
+
+async def send_asgi(response: Response, send: Send) -> None:
+    await send({"type": "http.response.start", "status": response.status, "headers": response_headers(response)})
+    await send({"type": "http.response.body", "body": response.body or b""})
+
+
+async def lifespan(service: Any, receive: Receive, send: Send) -> None:
+    """Answer the ASGI lifespan protocol with the service's startup/shutdown hooks."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            try:
+                await service.astartup()
+            except Exception as e:
+                await send({"type": "lifespan.startup.failed", "message": f"{type(e).__name__}: {e}"})
+                raise
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            try:
+                await service.ashutdown()
+            except Exception as e:
+                await send({"type": "lifespan.shutdown.failed", "message": f"{type(e).__name__}: {e}"})
+                raise
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+class ASGIApp:
+    """The core as an ASGI callable (HTTP and lifespan)."""
+
+    def __init__(self, service: Any):
+        self.service = service
+        self.router = service.router
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            response = await self.router.acall(request_from_scope(scope, receive))
+            await send_asgi(response, send)
+        elif kind == "lifespan":
+            await lifespan(self.service, receive, send)
+        elif kind == "websocket":
+            await send({"type": "websocket.close", "code": 1000})
+
+
+class ASGIServerAdaptor(ServerAdaptor):
+    name = "asgi"
+    default_asynchronous = True
+
+    def application(self) -> ASGIApp:
+        return ASGIApp(self.service)
+
+    def run(self, **kwargs: Any) -> None:
+        try:
+            import uvicorn
+        except ImportError:
+            raise ImportError("running an ASGI service needs uvicorn: pip install 'utilmeta[starlette]'") from None
+        kwargs.setdefault("host", self.service.host)
+        kwargs.setdefault("port", self.service.port)
+        kwargs.setdefault("log_level", "warning" if self.service.production else "info")
+        print(self.service.banner(), flush=True)
+        uvicorn.run(self.application(), **kwargs)

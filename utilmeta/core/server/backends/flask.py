@@ -1,0 +1,180 @@
+"""Flask backend: the service in front of a ``Flask`` app's WSGI callable.
+
+``application()`` returns the app the user passed as ``backend=`` (or a new one) with a thin
+WSGI dispatcher installed as ``app.wsgi_app``: API paths (``router.match``) go straight to the
+core; other paths to the WSGI apps of ``service.mount()`` under their prefix, else to Flask —
+except paths Flask has no rule for either, which get the core's 404 (unless the app registered
+its own 404 handler). WSGI middleware the user wraps around ``app.wsgi_app`` afterwards wraps
+both.
+
+An asynchronous service runs ``router.acall`` on an event loop kept per worker thread.
+Startup hooks run before the first request in each worker process (or before serving, under
+``run()``); shutdown hooks at exit, or when ``run()`` stops on Ctrl-C / SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import os
+import signal
+import threading
+import weakref
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any
+
+from flask import Flask
+from werkzeug.exceptions import NotFound
+
+from utilmeta.core.server.backends.base import ServerAdaptor
+from utilmeta.core.server.backends.wsgi import StartResponse, WSGIApp, request_from_environ, send_wsgi
+
+__all__ = ["FlaskServerAdaptor", "FlaskDispatcher"]
+
+WSGICallable = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+class _ThreadLoop(threading.local):
+    loop: asyncio.AbstractEventLoop | None = None
+
+
+_thread_loop = _ThreadLoop()
+
+
+def run_on_thread_loop(coro: Coroutine[Any, Any, Any]) -> Any:
+    """Run ``coro`` on this thread's event loop, created on the thread's first use and closed
+    when the thread is gone (servers that start a thread per request still get one loop per
+    thread, not one per call)."""
+    loop = _thread_loop.loop
+    if loop is None:
+        loop = _thread_loop.loop = asyncio.new_event_loop()
+        weakref.finalize(threading.current_thread(), loop.close)
+    return loop.run_until_complete(coro)
+
+
+class FlaskDispatcher(WSGIApp):
+    """``app.wsgi_app``: the core for API paths, Flask's own WSGI callable for the rest."""
+
+    def __init__(self, service: Any, flask_app: Flask, wsgi_app: WSGICallable):
+        super().__init__(service)
+        self.flask = flask_app
+        self.wsgi_app = wsgi_app
+        self.match = self.router.match
+        self.asynchronous = bool(service.asynchronous)
+        # longest prefix first, so /a/b wins over /a
+        self.mounts = sorted(((path, app) for app, path in service.mounts), key=lambda m: -len(m[0]))
+
+    def start(self) -> None:
+        """Run the startup hooks now, if this process has not run them yet."""
+        if not self._started:
+            self._start()
+
+    def _start(self) -> None:
+        if not self.asynchronous:
+            return super()._start()
+        with self._lock:
+            if not self._started:
+                if run_on_thread_loop(self.service.astartup()):
+                    atexit.register(self.service.shutdown)
+                self._started = True
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if not self._started:
+            self._start()
+        raw = environ.get("PATH_INFO") or "/"
+        path = raw
+        if not raw.isascii():
+            try:
+                path = raw.encode("latin-1").decode("utf-8")  # PEP 3333 hands bytes over as latin-1
+            except UnicodeError:
+                pass
+        if self.match(path) is None:
+            for prefix, app in self.mounts:
+                if raw.startswith(prefix) and (len(raw) == len(prefix) or raw[len(prefix)] == "/"):
+                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
+                    environ["PATH_INFO"] = raw[len(prefix) :]
+                    return app(environ, start_response)
+            if self._flask_serves(environ):
+                return self.wsgi_app(environ, start_response)
+        request = request_from_environ(environ)
+        if self.asynchronous:
+            response = run_on_thread_loop(self.router.acall(request))
+        else:
+            response = self.router(request)
+        return send_wsgi(response, start_response)
+
+    def _flask_serves(self, environ: dict[str, Any]) -> bool:
+        """Whether Flask answers this non-API path: it has a rule for it, or handles 404s."""
+        app = self.flask
+        spec = app.error_handler_spec.get(None)
+        if spec and (spec.get(404) or spec.get(None)):
+            return True
+        try:
+            app.url_map.bind_to_environ(environ).match()
+        except NotFound:
+            return False
+        except Exception:  # a redirect, 405, ...: Flask's to answer
+            return True
+        return True
+
+
+class FlaskServerAdaptor(ServerAdaptor):
+    name = "flask"
+    framework = "flask"
+    extra = "flask"
+    default_asynchronous = False
+    default_port = 5000
+
+    _native: Flask | None = None
+    _dispatcher: FlaskDispatcher | None = None
+
+    @classmethod
+    def accepts(cls, app: Any) -> bool:
+        return isinstance(app, Flask)
+
+    def application(self) -> Flask:
+        if self._native is not None:
+            return self._native
+        service = self.service
+        if self.app is None:
+            root = os.path.dirname(service.module_file) if service.module_file else None
+            app = Flask(service.name, root_path=root)
+            app.debug = not service.production
+        else:
+            app = self.app
+            if service.production:
+                app.debug = False
+        self._dispatcher = FlaskDispatcher(service, app, app.wsgi_app)
+        app.wsgi_app = self._dispatcher  # type: ignore[method-assign]
+        self._native = app
+        return app
+
+    def run(self, **kwargs: Any) -> None:
+        app = self.application()
+        assert self._dispatcher is not None
+        host = kwargs.pop("host", self.service.host)
+        port = kwargs.pop("port", self.service.port)
+        debug = kwargs.pop("debug", app.debug and not self.service.production)
+        # werkzeug's reloader re-runs this script in a child process; only when asked
+        reloader = kwargs.setdefault("use_reloader", self.service.auto_reload)
+        child = os.environ.get("WERKZEUG_RUN_MAIN") == "true"
+        if not child:
+            print(self.service.banner(), flush=True)
+        serving = child or not reloader
+        if serving:
+            self._dispatcher.start()
+        previous = None
+        if serving and threading.current_thread() is threading.main_thread():
+            # SIGTERM would kill the process without a shutdown: stop serving like Ctrl-C does
+            previous = signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            app.run(host, port, debug=debug, **kwargs)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+            if serving:
+                self.service.shutdown()
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt

@@ -1,0 +1,255 @@
+"""The Sanic backend: one streaming catch-all route on a ``Sanic`` app.
+
+Every request no route of the app claims reaches :func:`_make_handler`'s handler, which builds
+the core's :class:`~utilmeta.core.request.Request` and answers with the core's response as is.
+The route streams its body, so Sanic neither reads nor size-checks it: the core reads it only
+when the endpoint needs it, after checking ``Content-Length`` against its own limit (a 413 from
+the core, never from Sanic). Hooks run in Sanic's ``before_server_start`` /
+``after_server_stop`` listeners: once per worker process, under ``app.run()``, the ``sanic``
+command and ASGI servers alike.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from functools import partial
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+from sanic import Sanic
+from sanic.exceptions import PayloadTooLarge, SanicException
+from sanic.response import HTTPResponse
+
+from utilmeta.core.request import Request
+from utilmeta.core.request.request import Headers
+from utilmeta.core.server.backends.base import ServerAdaptor
+from utilmeta.utils.exceptions import BadRequest, RequestEntityTooLarge, SetupError
+
+if TYPE_CHECKING:
+    from utilmeta.core.api.router import Router
+    from utilmeta.core.response import Response
+
+__all__ = ["SanicServerAdaptor"]
+
+#: every method Sanic's router accepts; the core answers 405/OPTIONS/HEAD itself
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+_NO_BODY = frozenset((204, 304))
+_APP_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_\-]*$")
+_CLEAN = str.maketrans("", "", "\r\n\x00")  # no header injection, as Sanic's own responses
+#: apps this module created (by name), which a later service in the same process may replace
+_OWN_APPS: dict[str, Sanic] = {}
+
+
+class _CoreResponse(HTTPResponse):
+    """The core's response, sent as is: ``HTTPResponse`` would add ``content-type: None`` to a
+    response without one (a 200 with no body), and in debug mode an empty ``alt-svc``."""
+
+    __slots__ = ()
+
+    @property
+    def processed_headers(self) -> Any:
+        return (
+            (name.translate(_CLEAN).encode("ascii"), f"{value}".translate(_CLEAN).encode(errors="surrogateescape"))
+            for name, value in self.headers.items()
+            if value != "" or name != "alt-svc"
+        )
+
+
+def _core_request(request: Any) -> Request:
+    headers = Headers()
+    for key, value in request.headers.items():
+        name = str(key)  # a plain str (multidict's istr is no dict key to msgspec); lower-cased by Sanic
+        if name in headers:
+            sep = "; " if name == "cookie" else ", "
+            dict.__setitem__(headers, name, dict.__getitem__(headers, name) + sep + value)
+        else:
+            dict.__setitem__(headers, name, value)
+    path = request.path
+    if "%" in path:
+        path = unquote(path)
+    stream = request.stream
+
+    async def areader(limit: int) -> bytes:
+        chunks = []
+        size = 0
+        try:
+            while stream is not None and stream.request_body:
+                chunk = await stream.read()
+                if chunk is None:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    break  # the core answers 413
+        except PayloadTooLarge as e:
+            raise RequestEntityTooLarge(str(e)) from None
+        except SanicException as e:  # malformed chunked encoding and the like
+            raise BadRequest(str(e)) from None
+        return b"".join(chunks)
+
+    conn = request.conn_info
+    return Request(
+        request.method,
+        path,
+        request.query_string,
+        headers,
+        areader=areader,
+        client_addr=conn.client_ip if conn else "",
+        scheme="https" if conn and conn.ssl else "http",
+        server_host=conn.server if conn else "",
+        native=request,
+    )
+
+
+async def _drain(stream: Any, limit: int) -> None:
+    # Sanic logs "body not consumed" after a 2xx whose streamed body was left unread
+    size = 0
+    try:
+        while stream.request_body and size <= limit:
+            chunk = await stream.read()
+            if chunk is None:
+                break
+            size += len(chunk)
+    except SanicException:
+        pass  # Sanic drops the connection after the response
+
+
+def _make_handler(router: Router, limit: int) -> Any:
+    acall = router.acall
+
+    async def utilmeta_handler(request: Any, path: str = "") -> HTTPResponse:
+        response: Response = await acall(_core_request(request))
+        if response.status < 300:
+            stream = request.stream
+            if stream is not None and stream.request_body:
+                await _drain(stream, limit)
+        body = response.body or b""
+        headers = response.header_items()
+        if "Content-Length" not in response.headers and response.status not in _NO_BODY:
+            headers.append(("Content-Length", str(len(body))))  # Sanic's ASGI mode sends none
+        return _CoreResponse(body, response.status, headers)  # type: ignore[arg-type]
+
+    return utilmeta_handler
+
+
+def _app_name(name: str) -> str:
+    if _APP_NAME.match(name):
+        return name
+    name = re.sub(r"[^a-zA-Z0-9_\-]", "_", name)
+    return name if _APP_NAME.match(name) else f"utilmeta_{name}"
+
+
+def _worker_app(module_name: str, app_name: str) -> Sanic:
+    """The app in a Sanic worker process (spawned: the service module was imported afresh)."""
+    from utilmeta.core.server.service import get_service
+
+    service = get_service()
+    if service is None and module_name not in ("__main__", "__mp_main__"):
+        importlib.import_module(module_name)
+        service = get_service()
+    if service is not None:
+        app: Sanic = service.application()
+        return app
+    return Sanic.get_app(app_name)
+
+
+def _max_body_size(router: Router) -> int:
+    return max([router.ctx.limits.max_body_size, *(h.body_limit for h in router.handlers)])
+
+
+class SanicServerAdaptor(ServerAdaptor):
+    name = "sanic"
+    framework = "sanic"
+    extra = "sanic"
+    default_asynchronous = True
+    default_port = 8000
+
+    def __init__(self, service: Any, app: Any = None):
+        super().__init__(service, app)
+        self._app: Sanic | None = None
+
+    @classmethod
+    def accepts(cls, app: Any) -> bool:
+        return isinstance(app, Sanic)
+
+    def check(self) -> None:
+        if self.service.mounts:
+            app, route = self.service.mounts[0]
+            raise SetupError(
+                f"service.mount({app!r}, {route!r}): sanic cannot serve a foreign app; mount it on a "
+                f"WSGI/ASGI backend (flask, django, starlette, fastapi), or mount an API class"
+            )
+
+    def application(self) -> Sanic:
+        if self._app is not None:
+            return self._app
+        service = self.service
+        router = service.router
+        limit = _max_body_size(router)
+        app = self.app
+        if app is None:
+            app = self._new_app()
+        # Sanic reads what the core left of a refused body up to this size (keeping the
+        # connection), and drops the connection beyond it
+        if app.config.REQUEST_MAX_SIZE < limit:
+            app.config.REQUEST_MAX_SIZE = limit
+        handler = _make_handler(router, limit)
+        # streamed: the core reads the body only when the endpoint needs it; the app's own
+        # routes are matched first (a parameter route ranks below every other route)
+        app.add_route(handler, "/", methods=_METHODS, stream=True, name="utilmeta_root")
+        app.add_route(handler, "/<path:path>", methods=_METHODS, stream=True, strict_slashes=False, name="utilmeta")
+
+        async def start(_app: Any) -> None:
+            await service.astartup()
+
+        async def stop(_app: Any) -> None:
+            await service.ashutdown()
+
+        app.register_listener(start, "before_server_start")
+        app.register_listener(stop, "after_server_stop")
+        self._app = app
+        return app
+
+    def _new_app(self) -> Sanic:
+        name = _app_name(self.service.name)
+        try:
+            existing: Sanic | None = Sanic.get_app(name)
+        except SanicException:  # none of that name
+            existing = None
+        if existing is not None:
+            if _OWN_APPS.get(name) is not existing:
+                raise SetupError(
+                    f"a Sanic app named {name!r} already exists in this process: pass it as "
+                    f"UtilMeta(backend=app) or give the service another name"
+                )
+            Sanic.unregister_app(existing)  # left by an earlier service of this process
+        app = Sanic(name)
+        app.config.MOTD = False  # the banner of service.run() says it; run(motd=True) brings it back
+        _OWN_APPS[name] = app
+        return app
+
+    def run(self, **kwargs: Any) -> None:
+        app = self.application()
+        service = self.service
+        kwargs.setdefault("host", service.host)
+        kwargs.setdefault("port", service.port)
+        kwargs.setdefault("debug", not service.production)
+        kwargs.setdefault("access_log", False)
+        kwargs.setdefault("motd", False)
+        kwargs.setdefault("auto_reload", service.auto_reload)
+        # Sanic's worker manager only when it is needed: its main process can hang when a
+        # SIGTERM interrupts one of its calls to the shared worker state
+        managed = kwargs.get("workers", 1) > 1 or any(kwargs.get(k) for k in ("auto_reload", "dev", "fast"))
+        single = kwargs.setdefault("single_process", not managed)
+        print(service.banner(), flush=True)
+        app.prepare(**kwargs)  # app.run(), with a loader for the workers:
+        if single:
+            Sanic.serve_single(primary=app)
+        else:
+            from sanic.worker.loader import AppLoader
+
+            # spawned workers import the service module afresh: this finds the app there even
+            # when the module does not build it at import time
+            loader = AppLoader(factory=partial(_worker_app, service.module_name, app.name))
+            Sanic.serve(primary=app, app_loader=loader)

@@ -1,0 +1,329 @@
+"""The Tornado backend: one ``RequestHandler`` on a ``tornado.web.Application``.
+
+The handler takes every method, collects the body as it streams in (keeping at most the core's
+limit + 1 bytes, so an oversized body is refused by the core with a 413 without being held in
+memory), then sends the core's status, headers and body as they are: no default
+``Content-Type``, no ETag/304 of Tornado's own. An injected application keeps its routes: the
+handler's rule goes first and matches only paths of the API; the handler also answers (the core's
+404) where no rule matches, unless the app set a ``default_handler_class`` of its own.
+
+``service.mount(wsgi_app, route)`` serves a WSGI app below ``route`` (Tornado's
+``WSGIContainer``, on the core's thread pool); Tornado has no place for a mounted ASGI app.
+
+``run()`` serves on asyncio: startup hooks, then ``HTTPServer.listen(port, host)``; on SIGTERM or
+SIGINT it stops accepting, lets the requests in flight finish, closes the connections and runs
+the shutdown hooks. Under a server of one's own, startup hooks run before the first request
+and shutdown hooks at exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import inspect
+import re
+import signal
+from collections.abc import Callable, Container, Iterable
+from concurrent.futures import Executor, Future
+from typing import Any, ClassVar
+from urllib.parse import unquote
+
+from tornado.httputil import HTTPServerRequest
+from tornado.routing import AnyMatches, Matcher, PathMatches, Rule
+from tornado.web import Application, FallbackHandler, RequestHandler, stream_request_body
+
+from utilmeta.core.api.router import Router
+from utilmeta.core.request import Request
+from utilmeta.core.request.request import Headers
+from utilmeta.core.server.backends.base import ServerAdaptor
+from utilmeta.utils.exceptions import SetupError
+
+__all__ = ["TornadoServerAdaptor"]
+
+_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
+_NO_BODY = frozenset((204, 304))
+_DEFAULT_MAX_BODY = 100 * 1024 * 1024  # Tornado's own default
+#: how long a graceful stop waits for the requests in flight
+_DRAIN_TIMEOUT = 30.0
+
+
+class _AnyMethod(Container[str]):
+    """``SUPPORTED_METHODS`` that lets every method through: the core answers 405 itself."""
+
+    def __contains__(self, method: object) -> bool:
+        return True
+
+
+class _State:
+    """Per application: hooks started, and the requests in flight (for a graceful stop)."""
+
+    def __init__(self, service: Any):
+        self.service = service
+        self.started = False
+        self._starting: asyncio.Future[Any] | None = None
+        self.inflight = 0
+        self._idle: asyncio.Event | None = None
+
+    async def start(self) -> None:
+        if self._starting is None:
+            self._starting = asyncio.ensure_future(self.service.astartup())
+        if await asyncio.shield(self._starting):
+            atexit.register(self.service.shutdown)  # a no-op once run() ran the hooks
+        self.started = True
+
+    def release(self) -> None:
+        self.inflight -= 1
+        if not self.inflight and self._idle is not None:
+            self._idle.set()
+
+    async def drain(self, timeout: float) -> None:
+        if self.inflight:
+            self._idle = asyncio.Event()
+            try:
+                await asyncio.wait_for(self._idle.wait(), timeout)
+            except asyncio.TimeoutError:
+                pass
+            finally:
+                self._idle = None
+
+
+class _APIPaths(Matcher):
+    """Matches the paths of the API, leaving the others to an injected app's own rules."""
+
+    def __init__(self, router: Router):
+        self.router = router
+
+    def match(self, request: HTTPServerRequest) -> dict[str, Any] | None:
+        path = request.path
+        if "%" in path:
+            path = unquote(path)
+        return {} if self.router.match(path) is not None else None
+
+
+class _CoreHandler(RequestHandler):
+    SUPPORTED_METHODS = _AnyMethod()  # type: ignore[assignment]
+    router: ClassVar[Router]
+    state: ClassVar[_State]
+    limit: ClassVar[int]
+
+    _parts: list[bytes] | None = None
+    _size = 0
+    _counted = False
+
+    def set_default_headers(self) -> None:
+        self.clear_header("Content-Type")  # the core sets its own, or none
+
+    def compute_etag(self) -> None:
+        return None  # no ETag and no 304 the core did not ask for
+
+    def check_xsrf_cookie(self) -> None:
+        pass  # the API is not a form: an app's xsrf_cookies setting is for its own handlers
+
+    def prepare(self) -> Any:
+        self.state.inflight += 1
+        self._counted = True
+        if self.request.method not in _METHODS:
+            return self._serve()  # no handler attribute to reach; the core answers 404/405
+        return None
+
+    def data_received(self, chunk: bytes) -> None:
+        if self._size <= self.limit:  # beyond that the core refuses the body anyway
+            if self._parts is None:
+                self._parts = []
+            self._parts.append(chunk)
+        self._size += len(chunk)
+
+    async def _serve(self) -> None:
+        state = self.state
+        if not state.started:
+            await state.start()
+        req = self.request
+        headers = Headers()
+        for name, value in req.headers.get_all():
+            name = name.lower()
+            if name in headers:
+                sep = "; " if name == "cookie" else ", "
+                dict.__setitem__(headers, name, dict.__getitem__(headers, name) + sep + value)
+            else:
+                dict.__setitem__(headers, name, value)
+        path = req.path
+        if "%" in path:
+            path = unquote(path)
+        parts = self._parts
+        body = (parts[0] if len(parts) == 1 else b"".join(parts)) if parts else b""
+        response = await self.router.acall(
+            Request(
+                req.method or "GET",
+                path,
+                req.query,
+                headers,
+                body=body,
+                client_addr=req.remote_ip or "",
+                scheme=req.protocol,
+                server_host=req.host,
+                native=req,
+            )
+        )
+        status = response.status
+        self.set_status(status)
+        for name, value in response.header_items():  # names are unique but for Set-Cookie
+            if name == "Set-Cookie":
+                self.add_header(name, value)
+            else:
+                self.set_header(name, value)
+        content = response.body
+        if content and status not in _NO_BODY:
+            self.finish(content)
+        else:
+            self.finish()  # finish(b"") counts as a body, which Tornado refuses for a 204
+
+    get = post = put = patch = delete = head = options = _serve
+
+    def on_finish(self) -> None:
+        if self._counted:
+            self._counted = False
+            self.state.release()
+
+    def on_connection_close(self) -> None:
+        self.on_finish()
+
+
+class _CoreExecutor(Executor):
+    """The core's thread pool, looked up per call (it is re-created in forked workers)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        from utilmeta.core.api.handler import _get_executor
+
+        return _get_executor().submit(fn, *args, **kwargs)
+
+
+def _is_asgi(app: Any) -> bool:
+    return inspect.iscoroutinefunction(app) or inspect.iscoroutinefunction(type(app).__call__)
+
+
+def _below(app: Callable[..., Any], prefix: str) -> Callable[..., Any]:
+    """The WSGI app seeing ``prefix`` in SCRIPT_NAME, the rest of the path in PATH_INFO."""
+
+    def mounted(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
+        environ["PATH_INFO"] = environ.get("PATH_INFO", "")[len(prefix) :]
+        return app(environ, start_response)
+
+    return mounted
+
+
+def _mount_rules(mounts: Iterable[tuple[Any, str]]) -> list[Rule]:
+    from tornado.wsgi import WSGIContainer
+
+    executor = _CoreExecutor()
+    rules = []
+    for app, route in sorted(mounts, key=lambda m: -len(m[1])):
+        prefix = route.rstrip("/")
+        container = WSGIContainer(_below(app, prefix), executor=executor)
+        matcher = PathMatches(re.escape(prefix) + r"(?:/.*)?$" if prefix else r".*$")
+        rules.append(Rule(matcher, FallbackHandler, {"fallback": container}))
+    return rules
+
+
+def _no_access_log(handler: RequestHandler) -> None:
+    pass
+
+
+def _max_body_size(router: Router) -> int:
+    return max([router.ctx.limits.max_body_size, *(h.body_limit for h in router.handlers)])
+
+
+class TornadoServerAdaptor(ServerAdaptor):
+    name = "tornado"
+    framework = "tornado"
+    extra = "tornado"
+    default_asynchronous = True
+    default_port = 8000
+
+    def __init__(self, service: Any, app: Any = None):
+        super().__init__(service, app)
+        self._app: Application | None = None
+        self._state = _State(service)
+
+    @classmethod
+    def accepts(cls, app: Any) -> bool:
+        return isinstance(app, Application)
+
+    def check(self) -> None:
+        for app, route in self.service.mounts:
+            if _is_asgi(app):
+                raise SetupError(
+                    f"service.mount({app!r}, {route!r}): tornado serves mounted WSGI apps only; "
+                    f"mount an ASGI app on starlette, fastapi or an asynchronous django service"
+                )
+
+    def application(self) -> Application:
+        if self._app is not None:
+            return self._app
+        router = self.service.router
+        handler: type[_CoreHandler] = stream_request_body(
+            type(
+                "UtilMetaHandler",
+                (_CoreHandler,),
+                {"router": router, "state": self._state, "limit": _max_body_size(router)},
+            )
+        )
+        # the API first, then the mounted apps, then (the core's 404) everything else
+        mounts = _mount_rules(self.service.mounts)
+        app = self.app
+        if app is None:
+            rules = [Rule(_APIPaths(router), handler), *mounts] if mounts else []
+            app = Application(
+                [*rules, Rule(AnyMatches(), handler)],
+                debug=not self.service.production,
+                autoreload=False,  # `debug` alone would turn it on, on no loop yet: run() starts it
+                log_function=_no_access_log,  # the core logs requests
+            )
+        else:
+            app.default_router.rules[:0] = [Rule(_APIPaths(router), handler), *mounts]
+            # the core's 404 where no rule matches, as on every backend, unless the app has its own
+            app.settings.setdefault("default_handler_class", handler)
+        self._app = app
+        return app
+
+    def run(self, **kwargs: Any) -> None:
+        app = self.application()
+        host = kwargs.pop("host", self.service.host)
+        port = kwargs.pop("port", self.service.port)
+        listen: dict[str, Any] = {k: kwargs.pop(k) for k in ("family", "backlog", "flags", "reuse_port") if k in kwargs}
+        # X-Forwarded-* are the core's to read, from trusted proxies only
+        kwargs.setdefault("xheaders", False)
+        kwargs.setdefault("max_body_size", max(_DEFAULT_MAX_BODY, _max_body_size(self.service.router) + 1))
+        asyncio.run(self._serve(app, host, port, listen, kwargs))
+
+    async def _serve(
+        self, app: Application, host: str, port: int, listen: dict[str, Any], options: dict[str, Any]
+    ) -> None:
+        from tornado.httpserver import HTTPServer
+
+        await self._state.start()
+        if self.service.auto_reload:
+            from tornado import autoreload
+
+            autoreload.start()  # re-executes the process when a module changes
+        server = HTTPServer(app, **options)
+        stopping = asyncio.Event()
+        try:
+            server.listen(port, address=host, **listen)
+            _on_signals(stopping.set)
+            print(self.service.banner(), flush=True)
+            await stopping.wait()
+        finally:
+            server.stop()  # no new connections
+            await self._state.drain(_DRAIN_TIMEOUT)
+            await server.close_all_connections()
+            await self.service.ashutdown()
+
+
+def _on_signals(callback: Any) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, callback)
+        except NotImplementedError:  # Windows
+            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(callback))

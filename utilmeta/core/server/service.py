@@ -1,0 +1,370 @@
+"""The service object: one per process, configuring it and producing the backend's application."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import os
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from utilmeta.conf.base import Config
+from utilmeta.core.server.backends import ServerAdaptor, resolve
+from utilmeta.utils.exceptions import SetupError
+
+__all__ = ["UtilMeta", "get_service"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+C = TypeVar("C", bound=Config)
+
+_current: UtilMeta | None = None
+_lock = threading.Lock()
+
+
+def get_service() -> UtilMeta | None:
+    """The process's service, or None before one is created."""
+    return _current
+
+
+def _clear_service() -> None:
+    """Forget the process's service (for test suites that build many)."""
+    global _current
+    _current = None
+
+
+def _same_origin(a: UtilMeta, b: UtilMeta) -> bool:
+    # `python server.py` creates the service in __main__; importing `server` later re-creates it
+    if a.module_name == b.module_name:
+        return True
+    return bool(a.module_file and a.module_file == b.module_file)
+
+
+def _module_file(module_name: str) -> str | None:
+    module = sys.modules.get(module_name)
+    file = getattr(module, "__file__", None)
+    return os.path.realpath(file) if file else None
+
+
+def _version_str(version: str | tuple[int, ...] | list[int] | None) -> str | None:
+    if version is None or isinstance(version, str):
+        return version
+    if isinstance(version, (tuple, list)) and all(isinstance(v, int) for v in version):
+        return ".".join(str(v) for v in version)
+    raise SetupError(f"version must be a string like '1.0.2' or a tuple like (0, 1, 0), got {version!r}")
+
+
+class UtilMeta:
+    """The service.
+
+    ``UtilMeta(__name__, backend='flask', name='demo', api=RootAPI, route='/api')`` — ``backend`` is a
+    framework's name, module or application instance (none: the framework-free ``'wsgi'`` backend);
+    ``api`` the root API class or a reference string (``'service.api.RootAPI'``) resolved when
+    first needed. One service per process:
+    ``from utilmeta import service`` returns it.
+    """
+
+    def __init__(
+        self,
+        module_name: str | None,
+        backend: Any = None,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        production: bool | None = None,
+        host: str | None = None,
+        port: int | None = None,
+        version: str | tuple[int, ...] | None = None,
+        asynchronous: bool | None = None,
+        api: Any = None,
+        route: str = "/",
+        title: str | None = None,
+        origin: str | None = None,
+        scheme: str | None = None,
+        auto_reload: bool | None = None,
+        background: bool = False,
+        info: dict[str, Any] | None = None,
+    ):
+        global _current
+        self.module_name = module_name or "__main__"
+        self.module_file = _module_file(self.module_name)
+        if backend is None or backend is Ellipsis:
+            # `UtilMeta(__name__, ...)`: no framework chosen — the core serves as a bare WSGI app
+            backend = "wsgi"
+        adaptor_cls, app = resolve(backend)
+        self.backend_name = adaptor_cls.name
+        self.name = name or self._default_name()
+        self.title = title or self.name
+        self.description = description or ""
+        self.production = bool(production)
+        self.host = host or "127.0.0.1"
+        if port is not None and not (isinstance(port, int) and 0 <= port <= 65535):
+            raise SetupError(f"port must be an integer from 0 to 65535, got {port!r}")
+        self.port = port if port is not None else adaptor_cls.default_port
+        self.version = _version_str(version)
+        self.asynchronous = adaptor_cls.default_asynchronous if asynchronous is None else bool(asynchronous)
+        if self.asynchronous and not adaptor_cls.supports_async:
+            raise SetupError(f"backend {self.backend_name!r} cannot serve an asynchronous service")
+        if not self.asynchronous and not adaptor_cls.supports_sync:
+            raise SetupError(f"backend {self.backend_name!r} only serves asynchronous services")
+        self.scheme = scheme or "http"
+        self.route = "/" + route.strip("/") if route and route.strip("/") else ""
+        self._origin = origin
+        self.auto_reload = auto_reload if auto_reload is not None else False
+        self.background = background
+        self.info = dict(info or {})
+        self._api = api
+        self._root_api: Any = None
+        self.configs: dict[type[Config], Config] = {}
+        self.startup_hooks: list[Callable[..., Any]] = []
+        self.shutdown_hooks: list[Callable[..., Any]] = []
+        self.mounts: list[tuple[Any, str]] = []
+        self.api_mounts: list[Any] = []
+        self._setup_done = False
+        self._router: Any = None
+        self._started_pid = 0
+        self._stopped_pid = 0
+        self.adaptor: ServerAdaptor = adaptor_cls(self, app)
+        with _lock:
+            if _current is not None and not _same_origin(_current, self):
+                raise SetupError(
+                    f"a UtilMeta service ({_current.name!r}, created in {_current.module_name}) already exists "
+                    f"in this process; only one service can be created per process "
+                    f"(import it with `from utilmeta import service`)"
+                )
+            _current = self
+
+    def _default_name(self) -> str:
+        if self.module_file:
+            return os.path.basename(os.path.dirname(self.module_file)) or "service"
+        return self.module_name.split(".")[-1]
+
+    def __repr__(self) -> str:
+        return f"UtilMeta({self.name!r}, backend={self.backend_name!r}, asynchronous={self.asynchronous})"
+
+    # -- addressing ------------------------------------------------------------------------------
+
+    @property
+    def origin(self) -> str:
+        if self._origin:
+            return self._origin.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        host = f"[{host}]" if ":" in host else host
+        default = 443 if self.scheme == "https" else 80
+        return f"{self.scheme}://{host}" + ("" if self.port == default else f":{self.port}")
+
+    @property
+    def base_url(self) -> str:
+        return self.origin + self.route
+
+    # -- configuration ---------------------------------------------------------------------------
+
+    def use(self, config: Config) -> UtilMeta:
+        """Add a configuration; each config class once."""
+        if not isinstance(config, Config):
+            raise SetupError(f"service.use() takes a config object (a utilmeta Config), got {config!r}")
+        kind = type(config)
+        if kind in self.configs:
+            raise SetupError(f"{kind.__name__} is already used by this service; a config class can only be used once")
+        if self._setup_done:
+            raise SetupError(f"service.use({kind.__name__}(...)) after setup(): use configs before setup()")
+        self.configs[kind] = config
+        config.hook(self)
+        return self
+
+    def get_config(self, kind: type[C]) -> C | None:
+        found = self.configs.get(kind)
+        if found is None:
+            for k, v in self.configs.items():
+                if issubclass(k, kind):
+                    found = v
+                    break
+        return found  # type: ignore[return-value]
+
+    def setup(self) -> None:
+        """Install the configs (Django settings, then ``django.setup()``, ...). Idempotent."""
+        if self._setup_done:
+            return
+        for config in list(self.configs.values()):
+            config.setup(self)
+        self._setup_done = True
+
+    # -- APIs ------------------------------------------------------------------------------------
+
+    @property
+    def root_api(self) -> Any:
+        """The root API class, importing it now if it was given as a reference string."""
+        if self._root_api is None:
+            api = self._api
+            if isinstance(api, str):
+                api = self._import_api(api)
+            if api is None:
+                from utilmeta.core.api import API
+
+                api = type("RootAPI", (API,), {"__module__": self.module_name})
+            self._root_api = api
+        return self._root_api
+
+    def _import_api(self, ref: str) -> Any:
+        module_name, _, attr = ref.replace(":", ".").rpartition(".")
+        if not module_name:
+            raise SetupError(f"api={ref!r}: give a reference like 'service.api.RootAPI'")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as e:
+            raise SetupError(f"api={ref!r}: cannot import {module_name!r}: {e}") from e
+        try:
+            return getattr(module, attr)
+        except AttributeError:
+            raise SetupError(f"api={ref!r}: module {module_name!r} has no attribute {attr!r}") from None
+
+    def mount(self, target: Any, route: str) -> None:
+        """Mount an API class (or, on backends that support it, a foreign WSGI/ASGI app) at ``route``."""
+        from utilmeta.core.api import API
+
+        if self._router is not None:
+            raise SetupError("service.mount() after the application was built: mount before application()")
+        if isinstance(target, type) and issubclass(target, API):
+            from utilmeta.core.api.base import SubAPI
+
+            path = route.strip("/")
+            self.api_mounts.append(SubAPI(path, path, target, None))
+            return
+        self.mounts.append((target, "/" + route.strip("/")))
+
+    @property
+    def router(self) -> Any:
+        """The compiled route table (built once, on first use)."""
+        if self._router is None:
+            self._router = self._build_router()
+        return self._router
+
+    def _build_router(self) -> Any:
+        from utilmeta.conf import Preference, Time
+        from utilmeta.core.api.handler import BuildContext
+        from utilmeta.core.api.router import Router, TrustedProxies
+        from utilmeta.core.request.parser import Limits
+        from utilmeta.core.response.encoding import json_encoder
+        from utilmeta.ops.docs import docs_mounts
+
+        self.setup()
+        pref = self.get_config(Preference) or Preference()
+        time_config = self.get_config(Time)
+        ctx = BuildContext(
+            limits=Limits(pref.max_body_size, pref.json_max_depth, pref.multipart_max_parts, pref.multipart_max_files),
+            encode=json_encoder(time_config.transform if time_config else None),
+            debug=not self.production,
+            strict_response=bool(pref.api_default_strict_response),
+        )
+        router = Router(
+            self.root_api,
+            prefix=self.route,
+            strict_root_route=pref.strict_root_route,
+            ctx=ctx,
+            trusted_proxies=TrustedProxies(pref.is_trusted_proxy),
+            host_allowed=pref.is_allowed_host if pref.allowed_hosts is not None else None,
+            mounts=[*self.api_mounts, *docs_mounts(self)],
+        )
+        if not self.asynchronous:
+            for handler in router.handlers:
+                if handler.is_async:
+                    raise SetupError(
+                        f"{handler.endpoint.where} ({handler.endpoint.method} {handler.route}) or one of its hooks "
+                        f"is async, but the service is synchronous: pass asynchronous=True to UtilMeta(...) "
+                        f"or make it a plain def"
+                    )
+        return router
+
+    # -- serving ---------------------------------------------------------------------------------
+
+    def application(self) -> Any:
+        """The backend's native application (see the backend table in the docs)."""
+        self.setup()
+        _ = self.router  # fail here, not at the first request, on a bad declaration
+        self.adaptor.check()
+        return self.adaptor.application()
+
+    def run(self, **kwargs: Any) -> None:
+        """Serve in the foreground with the backend's own runner (development)."""
+        self.application()
+        self.adaptor.run(**kwargs)
+
+    def banner(self) -> str:
+        mode = "async" if self.asynchronous else "sync"
+        version = f" {self.version}" if self.version else ""
+        framework = f"{self.backend_name} {self.adaptor.version}".strip()
+        return f"UtilMeta service {self.name!r}{version} on {framework} ({mode}) at {self.base_url}"
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def on_startup(self, func: F) -> F:
+        """Register a function run in each worker process before it serves. Returns it unchanged."""
+        self._check_hook(func, "on_startup")
+        self.startup_hooks.append(func)
+        return func
+
+    def on_shutdown(self, func: F) -> F:
+        """Register a function run in each worker process when it stops. Returns it unchanged."""
+        self._check_hook(func, "on_shutdown")
+        self.shutdown_hooks.append(func)
+        return func
+
+    def _check_hook(self, func: Any, kind: str) -> None:
+        if not callable(func):
+            raise SetupError(f"@service.{kind} decorates a function, got {func!r}")
+        if inspect.iscoroutinefunction(func) and not self.asynchronous:
+            raise SetupError(
+                f"@service.{kind} {func.__qualname__} is async but the service is synchronous: "
+                f"make it a plain def or pass asynchronous=True"
+            )
+
+    def _run_hooks_sync(self, hooks: list[Callable[..., Any]], configs_method: str) -> None:
+        for config in self.configs.values():
+            getattr(config, configs_method)(self)
+        for hook in hooks:
+            result = hook()
+            if inspect.isawaitable(result):
+                asyncio.run(_await(result))
+
+    async def _run_hooks_async(self, hooks: list[Callable[..., Any]], configs_method: str) -> None:
+        for config in self.configs.values():
+            getattr(config, configs_method)(self)
+        for hook in hooks:
+            result = hook()
+            if inspect.isawaitable(result):
+                await result
+
+    def startup(self) -> bool:
+        """Run the startup hooks once in this process (sync). True when they ran now."""
+        if self._started_pid == os.getpid():
+            return False
+        self._started_pid = os.getpid()
+        self._run_hooks_sync(self.startup_hooks, "on_startup")
+        return True
+
+    def shutdown(self) -> bool:
+        if self._started_pid != os.getpid() or self._stopped_pid == os.getpid():
+            return False
+        self._stopped_pid = os.getpid()
+        self._run_hooks_sync(self.shutdown_hooks, "on_shutdown")
+        return True
+
+    async def astartup(self) -> bool:
+        if self._started_pid == os.getpid():
+            return False
+        self._started_pid = os.getpid()
+        await self._run_hooks_async(self.startup_hooks, "on_startup")
+        return True
+
+    async def ashutdown(self) -> bool:
+        if self._started_pid != os.getpid() or self._stopped_pid == os.getpid():
+            return False
+        self._stopped_pid = os.getpid()
+        await self._run_hooks_async(self.shutdown_hooks, "on_shutdown")
+        return True
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
