@@ -1,0 +1,466 @@
+"""The ``meta`` command: finding the project, scaffolding, checks, routes, deploy files, run/down.
+
+Commands that only read or write files run in-process through ``main(argv)``; the ones that
+serve run as real processes on free loopback ports.
+"""
+
+from __future__ import annotations
+
+import configparser
+import importlib.metadata
+import importlib.util
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from utilmeta.bin.meta import main
+
+SERVICE = """
+from utilmeta import UtilMeta
+from utilmeta.conf import Preference
+from utilmeta.core import api
+
+
+class UserAPI(api.API):
+    @api.get("{{id}}", summary="One user")
+    def one(self, id: int) -> dict:
+        return {{"id": id}}
+
+
+class RootAPI(api.API):
+    user: UserAPI
+
+    @api.get(summary="Say hello")
+    def hello(self) -> str:
+        return "world"
+
+    @api.post
+    def echo(self) -> str:
+        return "ok"
+
+
+service = UtilMeta(__name__, name="cli", backend={backend!r}, api=RootAPI, route="/api", production={production!r})
+service.use(Preference({preference}))
+app = service.application()
+"""
+
+
+@pytest.fixture
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """Work in ``tmp_path``; forget the project modules, sys.path entries and log handlers a test adds."""
+    monkeypatch.chdir(tmp_path)
+    modules = set(sys.modules)
+    path = list(sys.path)
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield tmp_path
+    project = str(tmp_path.resolve())
+    for name in set(sys.modules) - modules:
+        if (getattr(sys.modules[name], "__file__", None) or "").startswith(project):
+            del sys.modules[name]  # the test project's own modules (server, api, config, ...)
+    sys.path[:] = path
+    for handler in set(root.handlers) - set(handlers):
+        root.removeHandler(handler)
+        handler.close()
+    root.setLevel(level)
+
+
+def write_project(root: Path, *, backend: str = "wsgi", production: bool = False, preference: str = "") -> Path:
+    (root / "server.py").write_text(SERVICE.format(backend=backend, production=production, preference=preference))
+    (root / "meta.ini").write_text("[utilmeta]\nname = cli\nservice = server:service\napp = server:app\n")
+    return root
+
+
+def run_meta(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+def meta_process(
+    *argv: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "utilmeta", *argv],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def need(available: bool, reason: str) -> None:
+    """Skip without a tool the test needs — except under CI (``CI=true``), where that fails."""
+    if not available:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (required under CI)")
+        pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_answer(url: str, timeout: float = 20) -> httpx.Response:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return httpx.get(url, timeout=2)
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+# -- the command itself ------------------------------------------------------------------------------
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("setup", "init", "run", "down", "restart", "check", "routes", "gen_openapi", "deploy"):
+        assert command in out
+
+
+def test_python_dash_m_utilmeta_is_the_meta_command(tmp_path: Path) -> None:
+    result = meta_process("--version", cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.startswith("utilmeta ")
+
+
+def test_no_project_is_one_line_saying_what_to_do(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run_meta(capsys, "routes")
+    assert status == 1 and out == ""
+    assert err.count("\n") == 1 and err.startswith("meta: error: no meta.ini found")
+    assert "meta init" in err and "Traceback" not in err
+
+
+def test_an_unknown_command_is_a_usage_error(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = run_meta(capsys, "frobnicate")
+    assert status == 2 and "unknown command 'frobnicate'" in err
+
+
+def test_the_project_is_found_from_a_subdirectory(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_project(isolated)
+    sub = isolated / "deep" / "er"
+    sub.mkdir(parents=True)
+    os.chdir(sub)
+    status, out, _ = run_meta(capsys, "routes")
+    assert status == 0 and "/api/hello" in out
+
+
+def test_a_bad_ini_key_is_reported(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (isolated / "meta.ini").write_text("[utilmeta]\nservice = server\n")
+    status, _, err = run_meta(capsys, "check")
+    assert status == 1 and "write it as module:attribute" in err
+
+
+# -- setup / init ----------------------------------------------------------------------------------------
+
+
+def test_setup_scaffolds_a_project(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run_meta(capsys, "setup", "demo", "--backend", "starlette")
+    assert status == 0 and "created project 'demo' (starlette)" in out
+    root = isolated / "demo"
+    for name in ("server.py", "api.py", "config/__init__.py", "config/env.py", "meta.ini", "requirements.txt"):
+        compile((root / name).read_text(), name, "exec") if name.endswith(".py") else None
+        assert (root / name).is_file(), name
+    assert ".env" in (root / ".gitignore").read_text().split()
+    assert (root / "requirements.txt").read_text().strip() == "utilmeta[starlette]"
+    ini = configparser.ConfigParser()
+    ini.read(root / "meta.ini")
+    assert dict(ini["utilmeta"]) == {
+        "name": "demo",
+        "service": "server:service",
+        "app": "server:app",
+        "main": "server.py",
+        "pidfile": "demo.pid",
+    }
+    assert 'backend="starlette"' in (root / "server.py").read_text()
+    again, _, err = run_meta(capsys, "setup", "demo")
+    assert again == 1 and "already exists" in err
+
+
+@pytest.mark.parametrize("name", ["1demo", "my demo", "class", "x" * 70])
+def test_setup_refuses_a_bad_name(name: str, isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = run_meta(capsys, "setup", name)
+    assert status == 1 and "invalid project name" in err
+
+
+def test_init_finds_the_service_and_app(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_project(isolated)
+    (isolated / "meta.ini").unlink()
+    status, out, _ = run_meta(capsys, "init")
+    assert status == 0 and "service = server:service, app = server:app" in out
+    ini = configparser.ConfigParser()
+    ini.read(isolated / "meta.ini")
+    assert ini["utilmeta"]["main"] == "server.py" and ini["utilmeta"]["name"] == isolated.name
+    again, _, err = run_meta(capsys, "init")
+    assert again == 1 and "--force" in err
+    forced, _, _ = run_meta(capsys, "init", "--force", "--name", "renamed")
+    assert forced == 0 and "name = renamed" in (isolated / "meta.ini").read_text()
+
+
+def test_init_without_a_service_asks_for_one(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (isolated / "other.py").write_text("x = 1\n")
+    status, _, err = run_meta(capsys, "init")
+    assert status == 1 and "--service module:attribute" in err
+    status, _, _ = run_meta(capsys, "init", "--service", "other:service")
+    assert status == 0
+
+
+# -- routes / check --------------------------------------------------------------------------------------
+
+
+def test_routes_is_a_table_of_method_path_endpoint_summary(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_project(isolated)
+    status, out, _ = run_meta(capsys, "routes")
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["METHOD", "PATH", "ENDPOINT", "SUMMARY"]
+    rows = {tuple(line.split(None, 2)[:2]): line for line in lines[2:]}
+    assert "RootAPI.hello" in rows[("GET", "/api/hello")] and "Say hello" in rows[("GET", "/api/hello")]
+    assert "UserAPI.one" in rows[("GET", "/api/user/{id}")]
+    assert ("POST", "/api/echo") in rows
+    status, out, _ = run_meta(capsys, "routes", "--json")
+    listed = {(r["method"], r["path"]): r for r in json.loads(out)}
+    assert listed[("GET", "/api/user/{id}")]["summary"] == "One user"
+
+
+def test_gen_openapi_prints_or_writes_the_document(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_project(isolated)
+    status, out, _ = run_meta(capsys, "gen_openapi")
+    document = json.loads(out)
+    assert status == 0 and document["openapi"].startswith("3.1")
+    assert "/hello" in document["paths"] and "/user/{id}" in document["paths"]
+    status, out, _ = run_meta(capsys, "gen_openapi", "--out", "docs/openapi.json", "--openapi-version", "3.0")
+    assert status == 0 and "wrote" in out
+    assert json.loads((isolated / "docs" / "openapi.json").read_text())["openapi"].startswith("3.0")
+
+
+def test_check_passes_a_sound_project(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_project(isolated)
+    status, out, _ = run_meta(capsys, "check")
+    assert status == 0 and "no problems found" in out and "wsgi (sync)" in out
+
+
+def test_check_reports_an_import_error_in_one_line(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_project(isolated)
+    (isolated / "server.py").write_text("import os\nimport no_such_module_here\n")
+    status, _, err = run_meta(capsys, "check")
+    assert status == 1 and err.count("\n") == 1 and "Traceback" not in err
+    assert "server.py, line 2" in err and "no_such_module_here" in err
+
+
+def test_check_reports_a_setup_error(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_project(isolated)
+    source = (isolated / "server.py").read_text()
+    (isolated / "server.py").write_text(source.replace("def echo(self)", "async def echo(self)"))
+    status, _, err = run_meta(capsys, "check")
+    assert status == 1 and "RootAPI.echo" in err and "asynchronous=True" in err and "Traceback" not in err
+
+
+def test_check_reports_an_app_that_is_not_the_service_application(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_project(isolated)
+    with open(isolated / "server.py", "a") as f:
+        f.write("other = object()\n")
+    (isolated / "meta.ini").write_text("[utilmeta]\nservice = server:service\napp = server:other\n")
+    status, out, _ = run_meta(capsys, "check")
+    assert status == 1 and "app = server:other" in out
+
+
+def test_check_deploy_flags_a_debug_configuration(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_project(isolated, production=False)
+    status, out, _ = run_meta(capsys, "check", "--deploy")
+    assert status == 1
+    assert "error: debug mode" in out and "allowed_hosts" in out
+
+
+def test_check_deploy_passes_a_production_configuration(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_project(isolated, production=True, preference="allowed_hosts=['api.example.com']")
+    status, out, _ = run_meta(capsys, "check", "--deploy")
+    assert status == 0, out
+    assert "no problems found (deploy checks included)" in out
+
+
+def test_check_deploy_flags_trusting_every_proxy(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_project(isolated, production=True, preference="allowed_hosts=['a.example'], trusted_proxies=['*']")
+    status, out, _ = run_meta(capsys, "check", "--deploy")
+    assert status == 1 and "trusted_proxies includes '*'" in out
+
+
+def test_check_deploy_fail_level_warning(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_project(isolated, production=True)
+    assert run_meta(capsys, "check", "--deploy")[0] == 0
+    status, out, _ = run_meta(capsys, "check", "--deploy", "--fail-level", "warning")
+    assert status == 1 and "warning: any Host header is accepted" in out
+
+
+# -- deploy ----------------------------------------------------------------------------------------------
+
+
+def test_deploy_prints_the_config(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_project(isolated)
+    status, out, _ = run_meta(capsys, "deploy", "gunicorn", "--workers", "3", "--port", "9001")
+    assert status == 0
+    assert "wsgi_app = 'server:app'" in out and "workers = 3" in out and "bind = ['127.0.0.1:9001']" in out
+    assert f"chdir = {str(isolated.resolve())!r}" in out
+
+
+def test_deploy_writes_files_and_keeps_existing_ones(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_project(isolated)
+    status, out, _ = run_meta(capsys, "deploy", "nginx", "--out", "deploy", "--server-name", "api.example.com")
+    target = isolated / "deploy" / "cli.conf"
+    assert status == 0 and f"wrote {target.resolve()}" in out
+    assert "server_name api.example.com;" in target.read_text()
+    status, _, err = run_meta(capsys, "deploy", "nginx", "--out", "deploy")
+    assert status == 1 and "--force" in err
+    assert run_meta(capsys, "deploy", "nginx", "--out", "deploy", "--force")[0] == 0
+    assert run_meta(capsys, "deploy", "systemd", "--out", "deploy")[0] == 0
+    unit = (isolated / "deploy" / "cli.service").read_text()
+    assert f"-c {(isolated / 'deploy' / 'gunicorn.py').resolve()}" in unit
+    assert run_meta(capsys, "deploy", "docker", "--out", "image")[0] == 0
+    assert {p.name for p in (isolated / "image").rglob("*") if p.is_file()} == {
+        "Dockerfile",
+        ".dockerignore",
+        "gunicorn.py",
+    }
+
+
+def test_deploy_refuses_what_the_backend_cannot_run(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_project(isolated, backend="asgi")
+    status, _, err = run_meta(capsys, "deploy", "uwsgi")
+    assert status == 1 and err.count("\n") == 1 and "uWSGI serves WSGI applications" in err
+    status, _, err = run_meta(capsys, "deploy", "gunicorn", "--listen", "80")
+    assert status == 1 and "--listen does not apply" in err
+    status, _, err = run_meta(capsys, "deploy", "gunicorn", "--server", "uwsgi")
+    assert status == 1 and "use one of: gunicorn, daphne" in err
+
+
+# -- real processes --------------------------------------------------------------------------------------
+
+
+def test_setup_then_run_serves_the_scaffolded_project(tmp_path: Path) -> None:
+    need(importlib.util.find_spec("flask") is not None, "flask is not installed")
+    created = meta_process("setup", "demo", cwd=tmp_path)
+    assert created.returncode == 0, created.stderr
+    root = tmp_path / "demo"
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "utilmeta", "run"],
+        cwd=root,
+        env={**os.environ, "DEMO_PORT": str(port)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        answer = wait_answer(f"http://127.0.0.1:{port}/api/hello?name=meta")
+        assert (answer.status_code, answer.text) == (200, "hello, meta")
+        server.send_signal(signal.SIGTERM)
+        output, _ = server.communicate(timeout=15)
+        assert server.returncode == 0, output
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate()
+    assert "UtilMeta service 'demo'" in output
+
+
+def test_run_in_the_background_then_down_and_restart(tmp_path: Path) -> None:
+    need(importlib.util.find_spec("flask") is not None, "flask is not installed")
+    assert meta_process("setup", "bg", "--backend", "flask", cwd=tmp_path).returncode == 0
+    root = tmp_path / "bg"
+    port = str(free_port())
+    started = meta_process("run", "-d", "--port", port, cwd=root)
+    assert started.returncode == 0, started.stderr
+    pid = int((root / "bg.pid").read_text())
+    try:
+        assert httpx.get(f"http://127.0.0.1:{port}/api/hello").text == "hello, world"
+        twice = meta_process("run", "-d", "--port", port, cwd=root)
+        assert twice.returncode == 1 and f"already running (pid {pid}" in twice.stderr
+        restarted = meta_process("restart", "--port", port, cwd=root)
+        assert restarted.returncode == 0, restarted.stderr
+        new_pid = int((root / "bg.pid").read_text())
+        assert new_pid != pid
+        assert httpx.get(f"http://127.0.0.1:{port}/api/hello").text == "hello, world"
+        down = meta_process("down", cwd=root)
+        assert down.returncode == 0 and f"pid {new_pid}" in down.stdout
+        assert not (root / "bg.pid").exists()
+        assert meta_process("down", cwd=root).returncode == 1
+    finally:
+        for leftover in (pid, *([int((root / "bg.pid").read_text())] if (root / "bg.pid").exists() else [])):
+            try:
+                os.kill(leftover, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def test_a_background_service_that_fails_to_start_is_reported(tmp_path: Path) -> None:
+    write_project(tmp_path)
+    with open(tmp_path / "server.py", "a") as f:
+        f.write("raise RuntimeError('boom at start')\n")
+    (tmp_path / "meta.ini").write_text("[utilmeta]\nname = cli\napp = server:app\n")
+    result = meta_process("run", "-d", "--port", str(free_port()), cwd=tmp_path)
+    assert result.returncode == 1 and "boom at start" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_generated_gunicorn_config_of_a_scaffolded_project_checks(tmp_path: Path) -> None:
+    need(importlib.util.find_spec("flask") is not None, "flask is not installed")
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    need(gunicorn.exists(), "gunicorn is not installed")
+    assert meta_process("setup", "gc", "--backend", "flask", cwd=tmp_path).returncode == 0
+    root = tmp_path / "gc"
+    written = meta_process("deploy", "gunicorn", "--out", "deploy", "--worker-class", "sync", cwd=root)
+    assert written.returncode == 0, written.stderr
+    checked = subprocess.run(
+        [str(gunicorn), "--check-config", "-c", "deploy/gunicorn.py"], cwd=root, capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_django_management_commands_pass_through(tmp_path: Path) -> None:
+    need(importlib.util.find_spec("django") is not None, "django is not installed")
+    assert meta_process("setup", "dj", "--backend", "django", cwd=tmp_path).returncode == 0
+    result = meta_process("version", cwd=tmp_path / "dj")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == importlib.metadata.version("django")
+
+
+def test_check_deploy_flags_a_weak_django_secret_key(tmp_path: Path) -> None:
+    need(importlib.util.find_spec("django") is not None, "django is not installed")
+    assert meta_process("setup", "dk", "--backend", "django", cwd=tmp_path).returncode == 0
+    root = tmp_path / "dk"
+    server = root / "server.py"
+    server.write_text(
+        server.read_text().replace(
+            "service.use(Logging())",
+            textwrap.dedent(
+                """\
+                service.use(Logging())
+                from utilmeta.core.server.backends.django import DjangoSettings
+
+                service.use(DjangoSettings(secret_key="short"))"""
+            ),
+        )
+    )
+    result = meta_process("check", "--deploy", cwd=root, env={"DK_PRODUCTION": "true"})
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Django SECRET_KEY is weak" in result.stdout and "debug mode" not in result.stdout

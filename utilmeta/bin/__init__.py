@@ -1,0 +1,1 @@
+"""The ``meta`` command line: ``meta setup``, ``run``, ``check``, ``routes``, ``deploy``, ..."""

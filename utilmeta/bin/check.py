@@ -1,0 +1,211 @@
+"""``meta check``: load the service and its application and report what is wrong.
+
+``--deploy`` adds production readiness: debug off, a strong secret key where one is used,
+allowed hosts, trusted proxies, public API docs. Each finding is one line, ``error:`` or
+``warning:``, saying what to change; errors (or warnings, with ``--fail-level warning``) make
+the exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from utilmeta.bin.base import Command, CommandError, echo
+from utilmeta.bin.project import Project
+
+__all__ = ["CheckCommand", "Finding", "deploy_findings"]
+
+Level = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: Level
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.level}: {self.message}"
+
+
+def uses_django(service: Any) -> bool:
+    """Whether the service runs on Django or configures it (``DjangoSettings``)."""
+    if service.backend_name == "django":
+        return True
+    return any(type(c).__module__.startswith("utilmeta.core.server.backends.django") for c in service.configs.values())
+
+
+def _django_settings(service: Any) -> Any:
+    """Django's settings when the service uses Django and has set it up, else None."""
+    if not uses_django(service) or "django.conf" not in sys.modules:
+        return None
+    from django.conf import settings
+
+    return settings if settings.configured else None
+
+
+def _weak_secret(value: str, django: bool) -> str | None:
+    """Why a secret key is weak, or None (Django's own rule for Django's key)."""
+    if django and value.startswith("django-insecure-"):
+        return "it is Django's generated development key ('django-insecure-...')"
+    minimum = 50 if django else 32
+    if len(value) < minimum:
+        return f"it has {len(value)} characters (at least {minimum} expected)"
+    if len(set(value)) < 5:
+        return "it repeats too few characters"
+    return None
+
+
+def _secret_findings(service: Any, django: Any) -> list[Finding]:
+    keys: list[tuple[str, str | None, bool]] = []
+    for kind, config in service.configs.items():
+        if hasattr(config, "secret_key"):
+            keys.append((f"{kind.__name__}(secret_key=...)", getattr(config, "secret_key", None), False))
+    if django is not None:
+        keys = [k for k in keys if not k[0].startswith("DjangoSettings")]
+        keys.append(("Django SECRET_KEY", getattr(django, "SECRET_KEY", None) or None, True))
+    findings = []
+    for where, value, is_django in keys:
+        if not value:
+            findings.append(Finding("error", f"{where} is not set: give a random key from an environment variable"))
+            continue
+        weak = _weak_secret(str(value), is_django)
+        if weak:
+            findings.append(
+                Finding(
+                    "error",
+                    f"{where} is weak: {weak}; generate one with "
+                    f"`python -c 'import secrets; print(secrets.token_urlsafe(50))'`",
+                )
+            )
+    return findings
+
+
+def _host_findings(service: Any, django: Any) -> list[Finding]:
+    from utilmeta.conf import Preference
+
+    pref = service.get_config(Preference)
+    hosts = None if pref is None else pref.allowed_hosts
+    findings = []
+    if hosts is None or "*" in hosts:
+        findings.append(
+            Finding(
+                "warning",
+                "any Host header is accepted: set Preference(allowed_hosts=['api.example.com']) "
+                "to the names the service answers to",
+            )
+        )
+    if django is not None and (not django.ALLOWED_HOSTS or "*" in django.ALLOWED_HOSTS):
+        findings.append(Finding("warning", "Django ALLOWED_HOSTS accepts any host: list the service's host names"))
+    proxies = [] if pref is None else [str(p) for p in getattr(pref, "trusted_proxies", ()) or ()]
+    for proxy in proxies:
+        if proxy == "*":
+            findings.append(
+                Finding(
+                    "error",
+                    "trusted_proxies includes '*': any client can forge X-Forwarded-For and its IP; "
+                    "list your reverse proxies' addresses",
+                )
+            )
+            continue
+        try:
+            network = ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            continue
+        if network.prefixlen == 0:
+            findings.append(
+                Finding("error", f"trusted_proxies includes {proxy} (every address): list your reverse proxies only")
+            )
+    return findings
+
+
+def _docs_findings(service: Any) -> list[Finding]:
+    try:
+        from utilmeta.ops.docs import Docs
+    except ImportError:
+        return []
+    config = service.get_config(Docs) or Docs()
+    if not config.is_enabled(service):
+        return []
+    where = f"{service.route}/{config.openapi_path}"
+    return [
+        Finding(
+            "warning",
+            f"the API docs are public ({where}): keep Docs(enabled=None) so production hides them, "
+            f"or put them behind authentication",
+        )
+    ]
+
+
+def deploy_findings(service: Any) -> list[Finding]:
+    """Production-readiness findings for a loaded service."""
+    django = _django_settings(service)
+    findings = []
+    if not service.production:
+        findings.append(
+            Finding(
+                "error",
+                "debug mode: the service is not in production (pass production=True to UtilMeta(...), "
+                "e.g. production=env.PRODUCTION)",
+            )
+        )
+    if django is not None and getattr(django, "DEBUG", False):
+        findings.append(Finding("error", "Django DEBUG is on: it shows tracebacks and settings to clients"))
+    findings += _secret_findings(service, django)
+    findings += _host_findings(service, django)
+    findings += _docs_findings(service)
+    return findings
+
+
+class CheckCommand(Command):
+    name = "check"
+    help = "load the service and report configuration problems (--deploy: production readiness)"
+
+    def arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--deploy", action="store_true", help="also check production readiness")
+        parser.add_argument(
+            "--fail-level",
+            choices=("error", "warning"),
+            default="error",
+            help="the lowest finding level that makes the exit status 1 (default: error)",
+        )
+
+    def handle(self, args: argparse.Namespace) -> int:
+        project: Project = args.project
+        service = project.load_service()
+        app = project.call(service.application, "the service cannot build its application")
+        findings: list[Finding] = []
+        if project.app_ref:
+            try:
+                named = project.load_app()
+            except CommandError as e:
+                findings.append(Finding("error", str(e)))
+            else:
+                if type(named) is not type(app):
+                    findings.append(
+                        Finding(
+                            "error",
+                            f"app = {project.app_ref} in meta.ini is a {type(named).__name__}, not the service's "
+                            f"application ({type(app).__name__}): point it at `app = service.application()`",
+                        )
+                    )
+        routes = service.router.routes()
+        if not routes:
+            findings.append(Finding("warning", "the service has no API endpoints (is `api=` given to UtilMeta?)"))
+        if args.deploy:
+            findings += deploy_findings(service)
+        mode = "async" if service.asynchronous else "sync"
+        echo(f"{service.name}: {service.backend_name} ({mode}), {len(routes)} endpoints at {service.base_url}")
+        for finding in findings:
+            echo(str(finding))
+        errors = sum(f.level == "error" for f in findings)
+        warnings = len(findings) - errors
+        failing = errors if args.fail_level == "error" else errors + warnings
+        if not findings:
+            echo("no problems found" + (" (deploy checks included)" if args.deploy else ""))
+        else:
+            echo(f"{errors} error(s), {warnings} warning(s)")
+        return 1 if failing else 0

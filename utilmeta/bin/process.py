@@ -1,0 +1,207 @@
+"""``meta run`` (foreground, or ``-d`` in the background), ``meta down`` and ``meta restart``.
+
+In the foreground ``meta run`` serves with the backend's own runner (``service.run()``), or
+starts the ``main`` script of ``meta.ini`` when no option overrides the address. With ``-d``
+it starts itself detached, writes the pidfile, sends output to the log file next to it and
+waits until the service accepts connections. ``meta down`` sends SIGTERM to the process in the
+pidfile (a Gunicorn or uWSGI pidfile works too) and waits for it to exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from utilmeta.bin.base import Command, CommandError, echo
+from utilmeta.bin.project import Project
+
+__all__ = ["DownCommand", "RestartCommand", "RunCommand", "read_pid", "stop"]
+
+
+def read_pid(pidfile: Path) -> int | None:
+    """The pid in ``pidfile`` when that process is alive; a stale pidfile is removed."""
+    try:
+        pid = int(pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        pidfile.unlink(missing_ok=True)
+        return None
+    except PermissionError:
+        pass  # alive, owned by another user
+    return pid
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child of ours counts as gone
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        return done == 0
+    except ChildProcessError:
+        return True
+
+
+def stop(pidfile: Path, timeout: float, force: bool = False) -> int | None:
+    """SIGTERM the process of ``pidfile`` and wait for it; the pid stopped, or None if none ran."""
+    pid = read_pid(pidfile)
+    if pid is None:
+        return None
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except PermissionError:
+        raise CommandError(f"not allowed to stop pid {pid} (from {pidfile}): run as its user") from None
+    deadline = time.monotonic() + timeout
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            if not force:
+                raise CommandError(f"pid {pid} did not stop within {timeout:g}s: `meta down --force` kills it")
+            os.kill(pid, signal.SIGKILL)
+            break
+        time.sleep(0.05)
+    pidfile.unlink(missing_ok=True)
+    return pid
+
+
+def _accepts(host: str, port: int) -> bool:
+    host = "127.0.0.1" if host in ("0.0.0.0", "") else "::1" if host == "::" else host
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _tail(path: Path, lines: int = 8) -> str:
+    try:
+        text = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return "\n".join("  | " + line for line in text[-lines:])
+
+
+class RunCommand(Command):
+    name = "run"
+    help = "serve the service (foreground, or -d in the background)"
+
+    def arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--host", help="address to listen on (default: the service's host)")
+        parser.add_argument("--port", type=int, help="port to listen on (default: the service's port)")
+        parser.add_argument("--workers", type=int, help="worker processes (sanic only; use Gunicorn elsewhere)")
+        parser.add_argument("-d", "--daemon", action="store_true", help="run in the background, with a pidfile")
+        parser.add_argument("--wait", type=float, default=15.0, help="seconds -d waits for the service to answer")
+
+    def handle(self, args: argparse.Namespace) -> int:
+        project: Project = args.project
+        if args.daemon:
+            return self.background(project, args)
+        options: dict[str, Any] = {}
+        if args.host:
+            options["host"] = args.host
+        if args.port is not None:
+            options["port"] = args.port
+        main = project.main_file
+        if main is not None and not options and args.workers is None:
+            project.enter()
+            os.execv(sys.executable, [sys.executable, str(main)])
+        service = project.load_service()
+        if args.workers is not None:
+            if service.backend_name != "sanic":
+                raise CommandError(
+                    f"--workers is for sanic; a {service.backend_name} service runs several workers "
+                    f"under Gunicorn or uWSGI (`meta deploy gunicorn`)"
+                )
+            options["workers"] = args.workers
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _interrupt)  # a graceful stop, like Ctrl-C
+        try:
+            project.call(lambda: service.run(**options), "cannot start the service")
+        except KeyboardInterrupt:
+            pass
+        return 0
+
+    def background(self, project: Project, args: argparse.Namespace) -> int:
+        pidfile = project.pidfile
+        running = read_pid(pidfile)
+        if running is not None:
+            raise CommandError(f"already running (pid {running}, {pidfile}): `meta restart` or `meta down` first")
+        service = project.load_service()
+        host = args.host or service.host
+        port = args.port if args.port is not None else service.port
+        command = [sys.executable, "-m", "utilmeta", "--ini", str(project.ini), "run"]
+        for flag, value in (("--host", args.host), ("--port", args.port), ("--workers", args.workers)):
+            if value is not None:
+                command += [flag, str(value)]
+        logfile = project.logfile
+        with open(logfile, "ab") as log, open(os.devnull, "rb") as null:
+            child = subprocess.Popen(
+                command, cwd=project.root, stdin=null, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        pidfile.write_text(f"{child.pid}\n")
+        deadline = time.monotonic() + args.wait
+        while not _accepts(host, port):
+            if child.poll() is not None:
+                pidfile.unlink(missing_ok=True)
+                raise CommandError(
+                    f"the service exited at start (status {child.returncode}); its log {logfile}:\n" + _tail(logfile)
+                )
+            if time.monotonic() > deadline:
+                raise CommandError(
+                    f"started (pid {child.pid}) but nothing answers on {host}:{port} after {args.wait:g}s; "
+                    f"see {logfile}"
+                )
+            time.sleep(0.05)
+        echo(f"{service.name} running in the background: pid {child.pid}, {service.base_url}, log {logfile}")
+        return 0
+
+
+class DownCommand(Command):
+    name = "down"
+    help = "stop the service started with `meta run -d` (or any server writing the pidfile)"
+
+    def arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a graceful stop")
+        parser.add_argument("--force", action="store_true", help="SIGKILL it if it does not stop in time")
+
+    def handle(self, args: argparse.Namespace) -> int:
+        project: Project = args.project
+        pid = stop(project.pidfile, args.timeout, args.force)
+        if pid is None:
+            raise CommandError(f"not running (no live process in {project.pidfile})")
+        echo(f"stopped {project.display_name} (pid {pid})")
+        return 0
+
+
+class RestartCommand(RunCommand):
+    name = "restart"
+    help = "stop the background service if it runs, then start it again with -d"
+
+    def arguments(self, parser: argparse.ArgumentParser) -> None:
+        super().arguments(parser)
+        parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the old one to stop")
+
+    def handle(self, args: argparse.Namespace) -> int:
+        project: Project = args.project
+        pid = stop(project.pidfile, args.timeout, force=False)
+        if pid is not None:
+            echo(f"stopped {project.display_name} (pid {pid})")
+        args.daemon = True
+        return self.background(project, args)

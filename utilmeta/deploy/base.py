@@ -1,0 +1,272 @@
+"""What every deploy renderer shares: the service description, the server choice, the base class.
+
+A renderer is a small typed object: ``GunicornConfig(info, workers=4).render()`` returns the
+text of ``gunicorn.py``. :class:`ServiceInfo` describes the service in plain values, so a
+renderer never imports the user's code; :meth:`ServiceInfo.from_service` builds one from a
+live :class:`~utilmeta.UtilMeta`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+if TYPE_CHECKING:
+    from utilmeta.core.server.service import UtilMeta
+
+__all__ = [
+    "DeployError",
+    "cpu_count",
+    "Interface",
+    "Renderer",
+    "Server",
+    "ServiceInfo",
+    "interface_of",
+    "recommended_server",
+    "servers_for",
+]
+
+Interface = Literal["wsgi", "asgi", "own"]
+Server = Literal["gunicorn", "uwsgi", "daphne", "sanic", "tornado"]
+
+#: backends whose framework runs its own server (put Nginx in front of several instances)
+_OWN_SERVER: dict[str, Server] = {"sanic": "sanic", "tornado": "tornado"}
+_ASGI_BACKENDS = frozenset(("asgi", "starlette", "fastapi"))
+_DEFAULT_MAX_BODY = 10 * 1024 * 1024
+
+
+class DeployError(ValueError):
+    """A deployment that cannot be rendered as asked (the message says what to change)."""
+
+
+def interface_of(backend: str, asynchronous: bool) -> Interface:
+    """How a server talks to the service's application: WSGI, ASGI, or the framework's own server."""
+    if backend in _OWN_SERVER:
+        return "own"
+    if backend in _ASGI_BACKENDS or (backend == "django" and asynchronous):
+        return "asgi"
+    return "wsgi"
+
+
+def servers_for(backend: str, asynchronous: bool) -> tuple[Server, ...]:
+    """The servers that can run the service, the recommended one first."""
+    kind = interface_of(backend, asynchronous)
+    if kind == "own":
+        return (_OWN_SERVER[backend],)
+    if kind == "asgi":
+        return ("daphne", "gunicorn") if backend == "django" else ("gunicorn", "daphne")
+    return ("gunicorn", "uwsgi")
+
+
+def recommended_server(backend: str, asynchronous: bool) -> Server:
+    """Gunicorn (gevent or uvicorn workers) for WSGI and ASGI apps, Daphne for async Django,
+    the framework's own server for sanic and tornado."""
+    return servers_for(backend, asynchronous)[0]
+
+
+def _venv_of(python: Path) -> Path | None:
+    candidate = python.parent.parent
+    return candidate if (candidate / "pyvenv.cfg").is_file() else None
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    """The facts about a service that its deployment files need, as plain values.
+
+    ``app`` is the ``module:attribute`` of the WSGI/ASGI application and ``root`` the project
+    directory the server runs in. ``host``/``port`` is where the (first) server instance
+    listens; ``instances`` more of them listen on the following ports when the server is
+    one process per instance (daphne, sanic, tornado). ``graceful_timeout`` is how long a
+    stopping server lets requests in flight finish; process managers wait a little longer.
+    """
+
+    name: str
+    backend: str
+    app: str
+    root: Path
+    asynchronous: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8000
+    route: str = ""
+    production: bool = True
+    python: Path = field(default_factory=lambda: Path(sys.executable))
+    venv: Path | None = None
+    max_body_size: int = _DEFAULT_MAX_BODY
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    pidfile: Path | None = None
+    log_dir: Path | None = None
+    server: Server | None = None
+    instances: int = 1
+    graceful_timeout: int = 30
+
+    def __post_init__(self) -> None:
+        if ":" not in self.app:
+            raise DeployError(f"app={self.app!r}: give the application as 'module:attribute', like 'server:app'")
+        if not 0 < self.port < 65536:
+            raise DeployError(f"port must be from 1 to 65535, got {self.port}")
+        if self.instances < 1:
+            raise DeployError(f"instances must be at least 1, got {self.instances}")
+        if self.server is not None and self.server not in servers_for(self.backend, self.asynchronous):
+            choices = ", ".join(servers_for(self.backend, self.asynchronous))
+            mode = "async" if self.asynchronous else "sync"
+            raise DeployError(
+                f"server {self.server!r} cannot run a {self.backend} ({mode}) service; use one of: {choices}"
+            )
+
+    @classmethod
+    def from_service(cls, service: UtilMeta, *, app: str, root: Path | str, **overrides: Any) -> ServiceInfo:
+        """Describe a live service; ``overrides`` replace any field (``port=9000``, ``server='uwsgi'``)."""
+        from utilmeta.conf import Preference
+
+        pref = service.get_config(Preference)
+        python = Path(sys.executable)
+        values: dict[str, Any] = {
+            "name": service.name,
+            "backend": service.backend_name,
+            "asynchronous": service.asynchronous,
+            "app": app,
+            "root": Path(root).resolve(),
+            "host": service.host,
+            "port": service.port,
+            "route": service.route,
+            "production": service.production,
+            "python": python,
+            "venv": _venv_of(python),
+        }
+        if pref is not None:
+            values["max_body_size"] = pref.max_body_size
+            proxies = getattr(pref, "trusted_proxies", None)
+            if proxies:
+                values["trusted_proxies"] = tuple(str(p) for p in proxies)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> ServiceInfo:
+        return replace(self, **changes)
+
+    # -- derived ---------------------------------------------------------------------------------
+
+    @property
+    def interface(self) -> Interface:
+        return interface_of(self.backend, self.asynchronous)
+
+    @property
+    def chosen_server(self) -> Server:
+        return self.server or recommended_server(self.backend, self.asynchronous)
+
+    @property
+    def module(self) -> str:
+        return self.app.split(":", 1)[0]
+
+    @property
+    def bin_dir(self) -> Path:
+        """Where the service's Python installed its console scripts (gunicorn, uwsgi, ...)."""
+        return self.python.parent
+
+    def executable(self, name: str) -> Path:
+        return self.bin_dir / name
+
+    @property
+    def ports(self) -> list[int]:
+        """The port of each server instance."""
+        return [self.port + i for i in range(self.instances)]
+
+    @property
+    def addresses(self) -> list[str]:
+        """``host:port`` of each server instance (IPv6 hosts in brackets)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return [f"{host}:{port}" for port in self.ports]
+
+    @property
+    def default_pidfile(self) -> Path:
+        return self.pidfile or self.root / f"{self.name}.pid"
+
+    def log_file(self, kind: str) -> Path | None:
+        """``<log_dir>/<kind>.log``, or None to log to the process's stdout/stderr."""
+        return self.log_dir / f"{kind}.log" if self.log_dir else None
+
+    def command(self, config: Path | None = None, *, port: int | str | None = None) -> list[str]:
+        """The command line that starts one server instance (``config``: the generated
+        gunicorn.py / uwsgi.ini; ``port``: the instance's port, or a placeholder like ``%i``)."""
+        server = self.chosen_server
+        port = self.port if port is None else port
+        if server == "gunicorn":
+            return [str(self.executable("gunicorn")), "-c", str(config or self.root / "gunicorn.py")]
+        if server == "uwsgi":
+            return [str(self.executable("uwsgi")), "--ini", str(config or self.root / "uwsgi.ini")]
+        if server == "daphne":
+            runner = [str(self.python), "-m", "utilmeta.deploy.daphne"]
+            return [
+                *runner,
+                "--graceful-timeout",
+                str(self.graceful_timeout),
+                "-b",
+                self.host,
+                "-p",
+                str(port),
+                self.app,
+            ]
+        if server == "sanic":
+            return [
+                str(self.executable("sanic")),
+                self.app,
+                "--host",
+                self.host,
+                "--port",
+                str(port),
+                "--single-process",
+                "--no-motd",
+                "--no-access-logs",
+            ]
+        return [str(self.python), "-m", "utilmeta", "--app", self.app, "run", "--host", self.host, "--port", str(port)]
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """Environment variables every server process gets."""
+        env = {"PYTHONUNBUFFERED": "1"}
+        if self.venv is not None:
+            env["VIRTUAL_ENV"] = str(self.venv)
+        if self.chosen_server == "sanic":
+            env["SANIC_GRACEFUL_SHUTDOWN_TIMEOUT"] = str(self.graceful_timeout)
+        return env
+
+    @property
+    def stop_timeout(self) -> int:
+        """How long a process manager waits for a graceful stop before it kills."""
+        return self.graceful_timeout + 5
+
+
+class Renderer:
+    """One deployment file (or a few) for one tool.
+
+    Subclasses set :attr:`target` and :attr:`filename`, take their options as keyword
+    arguments, and implement :meth:`render`. :meth:`files` maps file names to contents; most
+    renderers write one file.
+    """
+
+    target: ClassVar[str]
+    filename: ClassVar[str]
+
+    def __init__(self, info: ServiceInfo):
+        self.info = info
+
+    def render(self) -> str:
+        raise NotImplementedError
+
+    def files(self) -> dict[str, str]:
+        return {self.output_name: self.render()}
+
+    @property
+    def output_name(self) -> str:
+        return self.filename.format(name=self.info.name)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.info.name!r})"
+
+
+def cpu_count() -> int:
+    """CPUs of the machine rendering the file (uWSGI's ini cannot compute it at start)."""
+    return os.cpu_count() or 1
