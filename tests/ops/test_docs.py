@@ -177,3 +177,37 @@ def test_assets_are_found_in_the_first_package_that_has_them(tmp_path: Path, mon
     assert set(found.files) == {"swagger-ui-bundle.js", "swagger-ui.css"}
     assert docs_module.find_assets("redoc") is None
     assert "fake_bundle" not in sys.modules
+
+
+def test_docs_stand_apart_from_the_root_api() -> None:
+    """The root API's hooks, template and plugins are for its endpoints, not for the docs; and the
+    docs live under the root route only, even when the API itself answers outside it."""
+    from utilmeta import UtilMeta
+    from utilmeta.conf import Preference
+    from utilmeta.core import api
+    from utilmeta.core.response import Response
+    from utilmeta.utils.exceptions import Unauthorized
+
+    class Wrapped(Response):
+        result_key = "data"
+
+    class RootAPI(api.API):
+        response = Wrapped
+
+        @api.get
+        def hello(self) -> str:
+            return "world"
+
+        @api.before("*")
+        def login_required(self) -> None:
+            if self.request.headers.get("x-token") != "secret":
+                raise Unauthorized("log in first")
+
+    service = UtilMeta(__name__, backend="wsgi", api=RootAPI, route="/api")
+    service.use(Preference(strict_root_route=False))
+    with TestClient(service) as c:
+        assert c.get("/api/hello").status_code == 401
+        assert c.get("/hello", headers={"x-token": "secret"}).json() == {"data": "world"}
+        doc = c.get("/api/openapi.json")
+        assert doc.status_code == 200 and doc.json()["openapi"].startswith("3.1")
+        assert c.get("/openapi.json").status_code == 404

@@ -64,6 +64,8 @@ class RouteEntry:
     allow: str = ""
     allow_list: list[str] = field(default_factory=list)
     cors: CORS | None = None
+    #: served only under the root route, even when ``strict_root_route`` is off (the docs)
+    prefixed_only: bool = False
 
 
 def _rank(template: str) -> tuple[int, ...]:
@@ -95,9 +97,13 @@ class Router:
         trusted_proxies: Container[str] = frozenset(("127.0.0.1", "::1")),
         host_allowed: Callable[[str], bool] | None = None,
         mounts: Iterable[SubAPI] = (),
+        side_mounts: Iterable[SubAPI] = (),
     ):
         self.root = root
         self.mounts = list(mounts)
+        #: APIs served beside the root API (the docs): under the root route only, and without the
+        #: root API's hooks, plugins and response template
+        self.side_mounts = list(side_mounts)
         self.prefix = join_route(prefix) if prefix.strip("/") else ""
         self.strict = strict_root_route
         self.ctx = ctx
@@ -107,6 +113,9 @@ class Router:
         self.dynamic: list[RouteEntry] = []
         self.handlers: list[Handler] = []
         self._ids = itertools.count(1)
+        from utilmeta.ops.log import log_access  # the access log: one line per finished request
+
+        self._log_access = log_access
         self._build()
 
     # -- build -----------------------------------------------------------------------------------
@@ -122,14 +131,16 @@ class Router:
     def _build(self) -> None:
         entries: dict[str, RouteEntry] = {}
         order: list[str] = []
-        for template, endpoint, levels in self._walk(self.root, "", [], self.mounts):
+        walked = [(False, item) for item in self._walk(self.root, "", [], self.mounts)]
+        walked += [(True, item) for sub in self.side_mounts for item in self._walk(sub.api, sub.route, [])]
+        for prefixed_only, (template, endpoint, levels) in walked:
             handler = Handler(endpoint, levels, template, self.ctx)
             self.handlers.append(handler)
             key = _VAR.sub("{}", template)
             entry = entries.get(key)
             if entry is None:
                 regex = _route_regex(template, handler.parser.path_regex) if "{" in template else None
-                entry = entries[key] = RouteEntry(template, regex)
+                entry = entries[key] = RouteEntry(template, regex, prefixed_only=prefixed_only)
                 order.append(key)
             if endpoint.method in entry.methods:
                 other = entry.methods[endpoint.method].endpoint.where
@@ -181,13 +192,21 @@ class Router:
             return None
         entry = self.static.get(local)
         if entry is not None:
+            if entry.prefixed_only and not self._under_prefix(path):
+                return None
             return entry, {}
         for entry in self.dynamic:
             assert entry.regex is not None
             m = entry.regex.match(local)
             if m is not None:
+                if entry.prefixed_only and not self._under_prefix(path):
+                    return None
                 return entry, m.groupdict()
         return None
+
+    def _under_prefix(self, path: str) -> bool:
+        prefix = self.prefix
+        return not prefix or path == prefix or path.startswith(prefix + "/")
 
     def prepare(self, request: Request) -> None:
         """Per-request settings: trusted proxies and the request id (echoed in the response)."""
@@ -240,6 +259,7 @@ class Router:
         if request.method == "HEAD":
             response.headers["Content-Length"] = str(len(response.body or b""))
             response.body = b""
+        self._log_access(request, response)
         return response
 
     def __call__(self, request: Request) -> Response:

@@ -265,7 +265,8 @@ class UtilMeta:
             ctx=ctx,
             trusted_proxies=TrustedProxies(pref.is_trusted_proxy),
             host_allowed=pref.is_allowed_host if pref.allowed_hosts is not None else None,
-            mounts=[*self.api_mounts, *docs_mounts(self)],
+            mounts=self.api_mounts,
+            side_mounts=docs_mounts(self),
         )
         if not self.asynchronous:
             for handler in router.handlers:
