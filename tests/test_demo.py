@@ -34,10 +34,13 @@ def wait_for_port(port: int, proc: subprocess.Popen, deadline: float = 15.0) -> 
     raise AssertionError(f"the demo did not listen on {port} within {deadline}s")
 
 
-@pytest.fixture()
-def demo():
+@pytest.fixture(params=["starlette", "flask"])
+def demo(request):
+    """The demo as ``scripts/demo`` runs it: its default backend, and one other."""
     port = free_port()
     env = {**os.environ, "DEMO_PORT": str(port), "DEMO_API_KEY": "k3y", "DEMO_PRODUCTION": "true"}
+    if request.param != "starlette":
+        env["DEMO_BACKEND"] = request.param
     proc = subprocess.Popen(
         [sys.executable, "server.py"], cwd=DEMO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
@@ -47,6 +50,8 @@ def demo():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 def test_demo_serves_its_apis(demo):

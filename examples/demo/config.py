@@ -7,7 +7,8 @@ class DemoEnv(Env):
     PRODUCTION: bool = False
     HOST: str = "127.0.0.1"
     PORT: int = 8000
-    BACKEND: str = "wsgi"
+    #: any of django, flask, starlette, fastapi, sanic, tornado (or wsgi/asgi: no framework)
+    BACKEND: str = "starlette"
     #: when set, creating/changing to-dos needs the X-API-Key header
     API_KEY: str = ""
 

@@ -3,6 +3,9 @@
 Try:  curl http://127.0.0.1:8000/api/hello/you?excited=1
       curl -X POST http://127.0.0.1:8000/api/todos -H 'content-type: application/json' -d '{"title": "write docs"}'
       curl http://127.0.0.1:8000/api/todos
+      open http://127.0.0.1:8000/api/docs           (interactive docs, served offline)
+
+DEMO_BACKEND=flask (django, fastapi, sanic, tornado) runs the same APIs on another framework.
 """
 
 from config import env
