@@ -12,7 +12,6 @@ time is from importing the app's module to the first answer, in this fresh proce
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import io
 import json
@@ -20,9 +19,14 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchmarks.checks import ENDPOINTS, Probe, verify
+
+if TYPE_CHECKING:
+    # not imported at run time before the app is: the import time of a WSGI app must include
+    # its own asyncio import, if it makes one
+    import asyncio
 
 __all__ = ["Answer", "WSGIDriver", "ASGIDriver", "TornadoDriver", "DRIVERS", "measure"]
 
@@ -89,6 +93,8 @@ class WSGIDriver:
 
 
 def _new_loop(uvloop: bool) -> asyncio.AbstractEventLoop:
+    import asyncio
+
     if uvloop:
         try:
             import uvloop as _uvloop
@@ -104,6 +110,8 @@ class _AsyncDriver:
 
     def __init__(self, app: Any):
         self.app = app
+        import asyncio
+
         self.loop = _new_loop(self.uvloop)
         asyncio.set_event_loop(self.loop)
 
@@ -135,6 +143,8 @@ class ASGIDriver(_AsyncDriver):
     async def _startup(self) -> None:
         """Send ``lifespan.startup`` and wait for the answer (or for the app to refuse the
         lifespan protocol, as Django does)."""
+        import asyncio
+
         self._inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         inbox = self._inbox
         inbox.put_nowait({"type": "lifespan.startup"})
@@ -153,6 +163,8 @@ class ASGIDriver(_AsyncDriver):
             self._lifespan.exception()  # lifespan not supported: retrieved, ignored
 
     def close(self) -> None:
+        import asyncio
+
         if not self._lifespan.done():
             self._inbox.put_nowait({"type": "lifespan.shutdown"})
             self.loop.run_until_complete(asyncio.wait({self._lifespan}, timeout=10))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -212,6 +213,52 @@ async def test_responses_are_the_cores():
             for name in names:
                 assert got.headers.get(name) == want.headers.get(name), (where, name)
             assert "etag" not in got.headers, where
+
+
+async def _exchange(port: int, requests: list[bytes]) -> list[bytes]:
+    """The raw answers to ``requests`` sent in turn on one kept-alive connection (Date and
+    X-Request-Id blanked)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    answers = []
+    try:
+        for raw in requests:
+            writer.write(raw)
+            await writer.drain()
+            head = await reader.readuntil(b"\r\n\r\n")  # fails if the server closed the connection
+            found = re.search(rb"Content-Length: (\d+)", head)
+            size = int(found.group(1)) if found and not raw.startswith(b"HEAD") else 0
+            body = await reader.readexactly(size)
+            answers.append(re.sub(rb"(Date|X-Request-Id): [^\r]*", rb"\1: -", head) + body)
+    finally:
+        writer.close()
+    return answers
+
+
+async def test_raw_answers_and_keep_alive_as_with_a_request_handler():
+    # the app the adaptor makes answers API requests without a RequestHandler; an injected app
+    # answers them with one: the bytes on the wire are the same, and connections stay open
+    json_body = b'{"a": 1}'
+    requests = [
+        b"GET /api/hello HTTP/1.1\r\nHost: t\r\n\r\n",
+        b"HEAD /api/hello HTTP/1.1\r\nHost: t\r\n\r\n",
+        b"POST /api/echo HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (len(json_body), json_body),
+        b"GET /api/items/x HTTP/1.1\r\nHost: t\r\n\r\n",
+        b"DELETE /api/hello HTTP/1.1\r\nHost: t\r\n\r\n",
+        b"OPTIONS /api/hello HTTP/1.1\r\nHost: t\r\n\r\n",
+        b"GET /api/cookies HTTP/1.1\r\nHost: t\r\n\r\n",
+        b"GET /api/teapot HTTP/1.1\r\nHost: t\r\n\r\n",
+        b"GET /api/nothing HTTP/1.1\r\nHost: t\r\n\r\n",
+        b"GET /api/fail HTTP/1.1\r\nHost: t\r\n\r\n",
+        b"GET /nowhere HTTP/1.1\r\nHost: t\r\n\r\n",
+    ]
+    answers = []
+    for backend in ("tornado", Application()):
+        async with served(make_service(backend, production=True)) as c:
+            answers.append(await _exchange(c.base_url.port or 0, requests))
+    own, injected = answers
+    assert own == injected
+    assert own[0].startswith(b"HTTP/1.1 200 OK\r\nServer: TornadoServer/") and own[0].endswith(b"world")
 
 
 async def test_no_etag_and_no_304():

@@ -289,3 +289,31 @@ def _reset_service() -> None:
     from utilmeta.core.server.service import _clear_service
 
     _clear_service()
+
+
+@pytest.mark.parametrize("name", ["Content-Length", "content-length", "CONTENT-LENGTH"])
+def test_a_content_length_set_in_any_case_is_sent_once(name):
+    import asyncio
+
+    from utilmeta.core.server.backends.asgi import send_asgi
+    from utilmeta.core.server.backends.wsgi import send_wsgi
+
+    def made() -> response.Response:
+        r = response.Response("hello", headers={name: "5"})
+        r.render(msgspec.json.encode)
+        return r
+
+    assert [k for k, _ in made().header_items(content_length=True)].count(name) == 1
+    started: list = []
+    send_wsgi(made(), lambda status, headers: started.append(headers))
+    assert [k.lower() for k, _ in started[0]].count("content-length") == 1
+    messages: list = []
+
+    async def send(message: dict) -> None:
+        messages.append(message)
+
+    asyncio.run(send_asgi(made(), send))
+    assert [k for k, _ in messages[0]["headers"]].count(b"content-length") == 1
+    plain = response.Response("hello")
+    plain.render(msgspec.json.encode)
+    assert ("Content-Length", "5") in plain.header_items(content_length=True)

@@ -6,12 +6,10 @@ request it only creates the API instances, runs the hooks, parses, calls and ren
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import logging
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -23,6 +21,8 @@ from utilmeta.core.response.encoding import enc_hook
 from utilmeta.utils.exceptions import ServerError, status_of
 
 if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
     from utilmeta.core.api.plugin import Plugin
 
 __all__ = ["Handler", "BuildContext", "run_in_thread"]
@@ -38,6 +38,8 @@ def _get_executor() -> ThreadPoolExecutor:
     # one pool per process: a pool inherited through fork() has no threads behind it
     global _executor, _executor_pid
     if _executor is None or _executor_pid != os.getpid():
+        from concurrent.futures import ThreadPoolExecutor
+
         _executor = ThreadPoolExecutor(max_workers=40, thread_name_prefix="utilmeta-sync")
         _executor_pid = os.getpid()
     return _executor
@@ -45,6 +47,8 @@ def _get_executor() -> ThreadPoolExecutor:
 
 async def run_in_thread(func: Callable[..., R], *args: Any) -> R:
     """Run blocking code off the event loop, keeping context variables."""
+    import asyncio  # on a running loop, already loaded: WSGI services never need it
+
     loop = asyncio.get_running_loop()
     ctx = contextvars.copy_context()
     return await loop.run_in_executor(_get_executor(), ctx.run, func, *args)
@@ -241,6 +245,15 @@ class Handler:
     # -- async ---------------------------------------------------------------------------------
 
     async def acall(self, request: Request) -> Response:
+        if self.simple and self.endpoint.is_async:
+            # no hooks, no plugins: what arun() would do, without its general machinery
+            try:
+                body = await request.aread(self.body_limit) if self.needs_body else None
+                kwargs = self.parser.parse(request, body, self.ctx.limits) if not self.parser.empty else {}
+                response = self.make(await self.func(self.classes[-1](request), **kwargs))
+            except Exception as e:
+                response = self.error_response(request, e)
+            return self.render(request, response)
         for plugin in self.plugins:
             r = plugin.process_request(request)
             if r is not None:

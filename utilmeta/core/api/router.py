@@ -21,7 +21,7 @@ from utilmeta.core.request import Request
 from utilmeta.core.response import Response
 from utilmeta.utils.exceptions import BadRequest, DeclarationError, HttpError, MethodNotAllowed, NotFound
 
-__all__ = ["Router", "RouteEntry", "TrustedProxies"]
+__all__ = ["Router", "RouteEntry", "Match", "TrustedProxies"]
 
 _VAR = re.compile(r"{(\w+)}")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -66,6 +66,10 @@ class RouteEntry:
     cors: CORS | None = None
     #: served only under the root route, even when ``strict_root_route`` is off (the docs)
     prefixed_only: bool = False
+
+
+#: what :meth:`Router.match` finds: the route entry and the path's variables
+Match = tuple[RouteEntry, dict[str, str]]
 
 
 def _rank(template: str) -> tuple[int, ...]:
@@ -186,7 +190,8 @@ class Router:
             path = path.rstrip("/") or "/"
         return path
 
-    def match(self, path: str) -> tuple[RouteEntry, dict[str, str]] | None:
+    def match(self, path: str) -> Match | None:
+        """The route entry serving ``path`` and the path's variables, or None."""
         local = self._local_path(path)
         if local is None:
             return None
@@ -211,17 +216,19 @@ class Router:
     def prepare(self, request: Request) -> None:
         """Per-request settings: trusted proxies and the request id (echoed in the response)."""
         request._trusted = self.trusted
-        given = request.headers.get("x-request-id")
+        given = request.header("x-request-id")
         if given and _REQUEST_ID.match(given):
             request.request_id = given
         else:
             request.request_id = f"{_id_prefix}{next(self._ids):x}"
 
-    def resolve(self, request: Request) -> Handler | Response:
-        """The handler for the request, or the response when no endpoint is to run."""
+    def resolve(self, request: Request, found: Match | None = None) -> Handler | Response:
+        """The handler for the request, or the response when no endpoint is to run. ``found``
+        is ``match(request.path)`` when the caller already has it."""
         if self.host_allowed is not None and not self.host_allowed(request.host):
             return self.error(request, BadRequest(f"host {request.host!r} is not allowed"))
-        found = self.match(request.path)
+        if found is None:
+            found = self.match(request.path)
         if found is None:
             return self.error(request, NotFound(f"no API at {request.path}"))
         entry, params = found
@@ -262,16 +269,16 @@ class Router:
         self._log_access(request, response)
         return response
 
-    def __call__(self, request: Request) -> Response:
-        """Dispatch a request in a synchronous service."""
+    def __call__(self, request: Request, found: Match | None = None) -> Response:
+        """Dispatch a request in a synchronous service (``found``: as for :meth:`resolve`)."""
         self.prepare(request)
-        target = self.resolve(request)
+        target = self.resolve(request, found)
         response = target if isinstance(target, Response) else target.call(request)
         return self.finalize(request, response)
 
-    async def acall(self, request: Request) -> Response:
-        """Dispatch a request in an asynchronous service."""
+    async def acall(self, request: Request, found: Match | None = None) -> Response:
+        """Dispatch a request in an asynchronous service (``found``: as for :meth:`resolve`)."""
         self.prepare(request)
-        target = self.resolve(request)
+        target = self.resolve(request, found)
         response = target if isinstance(target, Response) else await target.acall(request)
         return self.finalize(request, response)

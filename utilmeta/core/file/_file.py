@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import tempfile
@@ -130,10 +129,14 @@ class File:
         return target
 
     async def aread(self, size: int = -1) -> bytes:
+        import asyncio  # loaded already on a running loop; not at import, for WSGI services
+
         # A rolled-over spool is a real file on disk: read it off the event loop.
         return await asyncio.to_thread(self.read, size)
 
     async def asave(self, path: str | os.PathLike[str]) -> Path:
+        import asyncio
+
         return await asyncio.to_thread(self.save, path)
 
     def close(self) -> None:

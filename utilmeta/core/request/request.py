@@ -22,7 +22,7 @@ from utilmeta.utils.exceptions import BadRequest, RequestEntityTooLarge
 if TYPE_CHECKING:
     from utilmeta.core.file import File
 
-__all__ = ["Request", "Headers", "BodyReader", "AsyncBodyReader"]
+__all__ = ["Request", "Headers", "HeaderSource", "BodyReader", "AsyncBodyReader"]
 
 _LOOPBACK = frozenset(("127.0.0.1", "::1"))
 
@@ -59,11 +59,28 @@ class Headers(dict[str, str]):
         return headers
 
 
+class HeaderSource:
+    """Headers still in the server's own form (an ASGI scope's pairs, a WSGI environ), turned
+    into :class:`Headers` only when the whole mapping is asked for: most requests only look up
+    one or two headers, and building a dict of all of them costs more than those look-ups."""
+
+    __slots__ = ()
+
+    def get(self, name: str) -> str | None:
+        """The value of the header ``name`` (lower-case), repeated ones folded as in :class:`Headers`."""
+        raise NotImplementedError
+
+    def build(self) -> Headers:
+        raise NotImplementedError
+
+
 def _pairs(query: str) -> list[tuple[str, str]]:
     """``a=1&b=%20x`` → pairs, blank values kept; only components with escapes are unquoted
     (most are plain, and unquoting costs more than the split)."""
     if not query:
         return []
+    if "%" not in query and "+" not in query:  # nothing to unquote: the common case
+        return [(key, value) for key, _, value in (item.partition("=") for item in query.split("&") if item)]
     pairs = []
     for item in query.split("&"):
         if not item:
@@ -115,7 +132,8 @@ class Request:
         "method",
         "path",
         "query_string",
-        "headers",
+        "_headers",
+        "_header_source",
         "client_addr",
         "_scheme",
         "server_host",
@@ -142,7 +160,7 @@ class Request:
         method: str,
         path: str,
         query_string: str = "",
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | HeaderSource | None = None,
         *,
         body: bytes | None = None,
         reader: BodyReader | None = None,
@@ -155,7 +173,15 @@ class Request:
         self.method = method.upper()
         self.path = path or "/"
         self.query_string = query_string
-        self.headers: Headers = headers if isinstance(headers, Headers) else Headers.from_pairs((headers or {}).items())
+        self._headers: Headers | None
+        self._header_source: HeaderSource | None = None
+        if isinstance(headers, Headers):
+            self._headers = headers
+        elif isinstance(headers, HeaderSource):
+            self._headers = None
+            self._header_source = headers
+        else:
+            self._headers = Headers.from_pairs((headers or {}).items())
         self.client_addr = client_addr
         self._scheme = scheme
         self.server_host = server_host
@@ -175,6 +201,29 @@ class Request:
         self._ip: str | None = None
         self._trusted: Container[str] = _LOOPBACK
         self._context: dict[str, Any] | None = None
+
+    # -- headers -----------------------------------------------------------------------------
+
+    @property
+    def headers(self) -> Headers:
+        """Every header, names lower-cased (repeated ones joined by ', ', cookies by '; ')."""
+        headers = self._headers
+        if headers is None:
+            assert self._header_source is not None
+            headers = self._headers = self._header_source.build()
+        return headers
+
+    @headers.setter
+    def headers(self, value: Mapping[str, str]) -> None:
+        self._headers = value if isinstance(value, Headers) else Headers.from_pairs(value.items())
+
+    def header(self, name: str) -> str | None:
+        """One header's value by its lower-case name, without building :attr:`headers`."""
+        headers = self._headers
+        if headers is not None:
+            return dict.get(headers, name)
+        assert self._header_source is not None
+        return self._header_source.get(name)
 
     # -- addressing --------------------------------------------------------------------------
 
@@ -201,7 +250,7 @@ class Request:
     @property
     def cookies(self) -> dict[str, str]:
         if self._cookies is None:
-            raw = self.headers.get("cookie")
+            raw = self.header("cookie")
             cookies: dict[str, str] = {}
             if raw:
                 cookies = parse_cookies(raw)
@@ -217,7 +266,7 @@ class Request:
         ``X-Forwarded-For`` entry that is not itself a trusted proxy."""
         if self._ip is None:
             ip = self.client_addr
-            forwarded = self.headers.get("x-forwarded-for")
+            forwarded = self.header("x-forwarded-for")
             if forwarded and self._peer_is_trusted():
                 for hop in reversed(forwarded.split(",")):
                     addr = _parse_ip(hop)
@@ -231,7 +280,7 @@ class Request:
 
     @property
     def scheme(self) -> str:
-        proto = self.headers.get("x-forwarded-proto")
+        proto = self.header("x-forwarded-proto")
         if proto and self._peer_is_trusted():
             value = proto.split(",")[-1].strip().lower()
             if value in ("http", "https"):
@@ -240,7 +289,7 @@ class Request:
 
     @property
     def host(self) -> str:
-        return self.headers.get("host") or self.server_host
+        return self.header("host") or self.server_host
 
     @property
     def url(self) -> str:
@@ -250,7 +299,7 @@ class Request:
     @property
     def content_type(self) -> str:
         """The media type of the body, lower-cased, without parameters."""
-        value = self.headers.get("content-type")
+        value = self.header("content-type")
         if not value:
             return ""
         return value.split(";", 1)[0].strip().lower()
@@ -270,7 +319,7 @@ class Request:
     # -- body --------------------------------------------------------------------------------
 
     def _check_length(self, limit: int) -> None:
-        length = self.headers.get("content-length")
+        length = self.header("content-length")
         if length is not None:
             try:
                 n = int(length)

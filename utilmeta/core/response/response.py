@@ -15,10 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
-from http.cookies import SimpleCookie
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from utilmeta.utils.exceptions import HttpError, status_of
+
+if TYPE_CHECKING:
+    from http.cookies import SimpleCookie
 
 __all__ = ["Response"]
 
@@ -102,6 +104,8 @@ class Response:
         samesite: str | None = "lax",
     ) -> None:
         if self.cookies is None:
+            from http.cookies import SimpleCookie  # loaded when a first cookie is set
+
             self.cookies = SimpleCookie()
         self.cookies[key] = value
         morsel = self.cookies[key]
@@ -151,13 +155,20 @@ class Response:
             self.content_type = self.content_type or _JSON
         return self.body
 
-    def header_items(self) -> list[tuple[str, str]]:
-        """Every header to send, ``Content-Type`` and ``Set-Cookie`` included (no Content-Length)."""
-        items = list(self.headers.items())
-        if self.content_type and "content-type" not in (k.lower() for k in self.headers):
-            items.append(("Content-Type", self.content_type))
+    def header_items(self, *, content_length: bool = False) -> list[tuple[str, str]]:
+        """Every header to send, ``Content-Type`` and ``Set-Cookie`` included; with
+        ``content_length``, also the body's ``Content-Length`` unless ``headers`` sets one
+        (header names match in any case)."""
+        headers = self.headers
+        items = list(headers.items())
+        ctype = self.content_type
+        names: Any = [k.lower() for k in headers] if headers and (ctype or content_length) else ()
+        if ctype and "content-type" not in names:
+            items.append(("Content-Type", ctype))
         if self.cookies:
             items.extend(("Set-Cookie", m.OutputString()) for m in self.cookies.values())
+        if content_length and "content-length" not in names:
+            items.append(("Content-Length", str(len(self.body or b""))))
         return items
 
     # -- errors --------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import inspect
 import os
@@ -327,6 +326,8 @@ class UtilMeta:
         for hook in hooks:
             result = hook()
             if inspect.isawaitable(result):
+                import asyncio  # not at the top: a WSGI service may never load asyncio
+
                 asyncio.run(_await(result))
 
     async def _run_hooks_async(self, hooks: list[Callable[..., Any]], configs_method: str) -> None:

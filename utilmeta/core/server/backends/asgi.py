@@ -6,15 +6,15 @@ fastapi, django async) use to talk to the core.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 from utilmeta.core.request import Request
-from utilmeta.core.request.request import Headers
+from utilmeta.core.request.request import Headers, HeaderSource
 from utilmeta.core.response import Response
 from utilmeta.core.server.backends.base import ServerAdaptor
 
-__all__ = ["request_from_scope", "send_asgi", "ASGIApp", "ASGIServerAdaptor", "lifespan"]
+__all__ = ["ASGIHeaders", "request_from_scope", "send_asgi", "ASGIApp", "ASGIServerAdaptor", "lifespan"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -22,17 +22,42 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
+class ASGIHeaders(HeaderSource):
+    """An ASGI scope's header pairs (names are lower-case bytes, as the ASGI spec requires),
+    decoded only when asked for."""
+
+    __slots__ = ("pairs",)
+
+    def __init__(self, pairs: Iterable[tuple[bytes, bytes]]):
+        self.pairs = pairs
+
+    def get(self, name: str) -> str | None:
+        key = name.encode("latin-1")
+        found: str | None = None
+        for raw_name, raw_value in self.pairs:
+            if raw_name == key:
+                value = raw_value.decode("latin-1")
+                if found is None:
+                    found = value
+                else:
+                    found += ("; " if name == "cookie" else ", ") + value
+        return found
+
+    def build(self) -> Headers:
+        headers = Headers()
+        for raw_name, raw_value in self.pairs:
+            name = raw_name.decode("latin-1")
+            value = raw_value.decode("latin-1")
+            if name in headers:
+                sep = "; " if name == "cookie" else ", "
+                dict.__setitem__(headers, name, dict.__getitem__(headers, name) + sep + value)
+            else:
+                dict.__setitem__(headers, name, value)
+        return headers
+
+
 def request_from_scope(scope: Scope, receive: Receive, native: Any = None) -> Request:
     """The core's request for an ASGI HTTP scope; the body is received only if needed."""
-    headers = Headers()
-    for raw_name, raw_value in scope.get("headers", ()):
-        name = raw_name.decode("latin-1").lower()
-        value = raw_value.decode("latin-1")
-        if name in headers:
-            sep = "; " if name == "cookie" else ", "
-            dict.__setitem__(headers, name, dict.__getitem__(headers, name) + sep + value)
-        else:
-            dict.__setitem__(headers, name, value)
 
     async def areader(limit: int) -> bytes:
         chunks = []
@@ -54,25 +79,47 @@ def request_from_scope(scope: Scope, receive: Receive, native: Any = None) -> Re
     client = scope.get("client")
     server = scope.get("server")
     query = scope.get("query_string", b"")
+    if server:
+        host, port = server
+        server_host = f"{host}:{port}" if port else host
+    else:
+        server_host = ""
     return Request(
         scope.get("method", "GET"),
         scope.get("path") or "/",
         query.decode("latin-1") if isinstance(query, bytes) else query,
-        headers,
+        ASGIHeaders(scope.get("headers", ())),
         areader=areader,
         client_addr=client[0] if client else "",
         scheme=scope.get("scheme", "http"),
-        server_host=f"{server[0]}:{server[1]}" if server and server[1] else (server[0] if server else ""),
+        server_host=server_host,
         native=native if native is not None else scope,
     )
 
 
+#: the wire form of response header names (and of Content-Type values), by their str
+_NAMES: dict[str, bytes] = {}
+_CONTENT_TYPES: dict[str, bytes] = {}
+_CACHE_LIMIT = 512  # names come from code, not from requests; the bound only guards against misuse
+
+
+def _encoded(cache: dict[str, bytes], text: str, wire: bytes) -> bytes:
+    if len(cache) < _CACHE_LIMIT:
+        cache[text] = wire
+    return wire
+
+
 def response_headers(response: Response) -> list[tuple[bytes, bytes]]:
-    body = response.body or b""
-    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.header_items()]
-    if "Content-Length" not in response.headers:
-        headers.append((b"content-length", str(len(body)).encode()))
-    return headers
+    """The response's headers as ASGI pairs, ``content-length`` included."""
+    names = _NAMES
+    out = []
+    for name, value in response.header_items(content_length=True):
+        key = names.get(name) or _encoded(names, name, name.lower().encode("latin-1"))
+        if key == b"content-type":
+            out.append((key, _CONTENT_TYPES.get(value) or _encoded(_CONTENT_TYPES, value, value.encode("latin-1"))))
+        else:
+            out.append((key, value.encode("latin-1")))
+    return out
 
 
 async def send_asgi(response: Response, send: Send) -> None:

@@ -14,20 +14,22 @@ Startup hooks run before the first request in each worker process (or before ser
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import os
 import signal
 import threading
 import weakref
 from collections.abc import Callable, Coroutine, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 from werkzeug.exceptions import NotFound
 
 from utilmeta.core.server.backends.base import ServerAdaptor
 from utilmeta.core.server.backends.wsgi import StartResponse, WSGIApp, request_from_environ, send_wsgi
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["FlaskServerAdaptor", "FlaskDispatcher"]
 
@@ -47,6 +49,8 @@ def run_on_thread_loop(coro: Coroutine[Any, Any, Any]) -> Any:
     thread, not one per call)."""
     loop = _thread_loop.loop
     if loop is None:
+        import asyncio  # only an asynchronous service needs it
+
         loop = _thread_loop.loop = asyncio.new_event_loop()
         weakref.finalize(threading.current_thread(), loop.close)
     return loop.run_until_complete(coro)
@@ -88,7 +92,8 @@ class FlaskDispatcher(WSGIApp):
                 path = raw.encode("latin-1").decode("utf-8")  # PEP 3333 hands bytes over as latin-1
             except UnicodeError:
                 pass
-        if self.match(path) is None:
+        found = self.match(path)
+        if found is None:
             for prefix, app in self.mounts:
                 if raw.startswith(prefix) and (len(raw) == len(prefix) or raw[len(prefix)] == "/"):
                     environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
@@ -98,9 +103,9 @@ class FlaskDispatcher(WSGIApp):
                 return self.wsgi_app(environ, start_response)
         request = request_from_environ(environ)
         if self.asynchronous:
-            response = run_on_thread_loop(self.router.acall(request))
+            response = run_on_thread_loop(self.router.acall(request, found))
         else:
-            response = self.router(request)
+            response = self.router(request, found)
         return send_wsgi(response, start_response)
 
     def _flask_serves(self, environ: dict[str, Any]) -> bool:

@@ -22,7 +22,7 @@ from sanic.exceptions import PayloadTooLarge, SanicException
 from sanic.response import HTTPResponse
 
 from utilmeta.core.request import Request
-from utilmeta.core.request.request import Headers
+from utilmeta.core.request.request import Headers, HeaderSource
 from utilmeta.core.server.backends.base import ServerAdaptor
 from utilmeta.utils.exceptions import BadRequest, RequestEntityTooLarge, SetupError
 
@@ -37,6 +37,8 @@ _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _NO_BODY = frozenset((204, 304))
 _APP_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_\-]*$")
 _CLEAN = str.maketrans("", "", "\r\n\x00")  # no header injection, as Sanic's own responses
+#: the wire form of response header names, by their str
+_NAMES: dict[str, bytes] = {}
 #: apps this module created (by name), which a later service in the same process may replace
 _OWN_APPS: dict[str, Sanic] = {}
 
@@ -49,22 +51,57 @@ class _CoreResponse(HTTPResponse):
 
     @property
     def processed_headers(self) -> Any:
-        return (
-            (name.translate(_CLEAN).encode("ascii"), f"{value}".translate(_CLEAN).encode(errors="surrogateescape"))
-            for name, value in self.headers.items()
-            if value != "" or name != "alt-svc"
-        )
+        names = _NAMES
+        out = []
+        for name, value in self.headers.items():
+            if value == "" and name == "alt-svc":
+                continue
+            key = names.get(name)
+            if key is None:
+                key = _clean(name).encode("ascii")
+                if len(names) < 512:  # names come from code; the bound only guards against misuse
+                    names[name] = key
+            out.append((key, _clean(value if isinstance(value, str) else f"{value}").encode(errors="surrogateescape")))
+        return out
+
+
+def _clean(text: str) -> str:
+    # translate() copies the string; almost no header has anything to remove
+    if "\r" in text or "\n" in text or "\x00" in text:
+        return text.translate(_CLEAN)
+    return text
+
+
+class _SanicHeaders(HeaderSource):
+    """A Sanic request's headers (a case-insensitive multidict, names lower-cased by Sanic)."""
+
+    __slots__ = ("native",)
+
+    def __init__(self, native: Any):
+        self.native = native
+
+    def get(self, name: str) -> str | None:
+        values = self.native.getall(name, None)
+        if not values:
+            return None
+        if len(values) == 1:
+            return str(values[0])
+        return ("; " if name == "cookie" else ", ").join(values)
+
+    def build(self) -> Headers:
+        headers = Headers()
+        for key, value in self.native.items():
+            name = str(key)  # a plain str (multidict's istr is no dict key to msgspec); lower-cased by Sanic
+            if name in headers:
+                sep = "; " if name == "cookie" else ", "
+                dict.__setitem__(headers, name, dict.__getitem__(headers, name) + sep + value)
+            else:
+                dict.__setitem__(headers, name, value)
+        return headers
 
 
 def _core_request(request: Any) -> Request:
-    headers = Headers()
-    for key, value in request.headers.items():
-        name = str(key)  # a plain str (multidict's istr is no dict key to msgspec); lower-cased by Sanic
-        if name in headers:
-            sep = "; " if name == "cookie" else ", "
-            dict.__setitem__(headers, name, dict.__getitem__(headers, name) + sep + value)
-        else:
-            dict.__setitem__(headers, name, value)
+    headers = _SanicHeaders(request.headers)
     path = request.path
     if "%" in path:
         path = unquote(path)
@@ -124,11 +161,10 @@ def _make_handler(router: Router, limit: int) -> Any:
             stream = request.stream
             if stream is not None and stream.request_body:
                 await _drain(stream, limit)
-        body = response.body or b""
-        headers = response.header_items()
-        if "Content-Length" not in response.headers and response.status not in _NO_BODY:
-            headers.append(("Content-Length", str(len(body))))  # Sanic's ASGI mode sends none
-        return _CoreResponse(body, response.status, headers)  # type: ignore[arg-type]
+        status = response.status
+        # with a Content-Length: Sanic's ASGI mode sends none of its own
+        headers = response.header_items(content_length=status not in _NO_BODY)
+        return _CoreResponse(response.body or b"", status, headers)  # type: ignore[arg-type]
 
     return utilmeta_handler
 

@@ -23,13 +23,16 @@ import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Match, Mount, NoMatchFound
 
 from utilmeta.core.server.backends.asgi import Receive, Scope, Send, request_from_scope, send_asgi
 from utilmeta.core.server.backends.base import ServerAdaptor
+
+if TYPE_CHECKING:
+    from utilmeta.core.api.router import Match as Match_
 
 __all__ = ["StarletteServerAdaptor", "APIRoute"]
 
@@ -58,11 +61,12 @@ class APIRoute(BaseRoute):
             return Match.FULL, {}
         return Match.NONE, {}
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def handle(self, scope: Scope, receive: Receive, send: Send, found: Match_ | None = None) -> None:
+        """Serve the request; ``found`` is the router's match of its path, when already made."""
         request = request_from_scope(scope, receive)
         if scope.get("root_path"):
             request.path = _route_path(scope)
-        await send_asgi(await self.router.acall(request), send)
+        await send_asgi(await self.router.acall(request, found), send)
 
     def url_path_for(self, name: str, /, **path_params: Any) -> Any:
         raise NoMatchFound(name, path_params)
@@ -96,10 +100,12 @@ class _Direct:
         self.stack = stack
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self.match(_route_path(scope)) is not None:
-            await self.route.handle(scope, receive, send)
-        else:
-            await self.stack(scope, receive, send)
+        if scope["type"] == "http":
+            found = self.match(_route_path(scope))
+            if found is not None:
+                await self.route.handle(scope, receive, send, found)
+                return
+        await self.stack(scope, receive, send)
 
 
 def _direct_when_bare(app: Any, route: APIRoute) -> Any:

@@ -7,6 +7,11 @@ memory), then sends the core's status, headers and body as they are: no default
 handler's rule goes first and matches only paths of the API; the handler also answers (the core's
 404) where no rule matches, unless the app set a ``default_handler_class`` of its own.
 
+On an application the adaptor makes itself (no settings, transforms or access log of the
+user's), API requests skip the ``RequestHandler``: a lean message delegate
+(:class:`_CoreDelegate`) writes the same bytes to the connection, and hands an exception to
+such a handler, which answers it as Tornado does.
+
 ``service.mount(wsgi_app, route)`` serves a WSGI app below ``route`` (Tornado's
 ``WSGIContainer``, on the core's thread pool); Tornado has no place for a mounted ASGI app.
 
@@ -23,18 +28,30 @@ import atexit
 import inspect
 import re
 import signal
-from collections.abc import Callable, Container, Iterable
+import time
+from collections.abc import Awaitable, Callable, Container, Iterable
 from concurrent.futures import Executor, Future
 from typing import Any, ClassVar
 from urllib.parse import unquote
 
-from tornado.httputil import HTTPServerRequest
+import tornado
+from tornado.httputil import (
+    HTTPHeaders,
+    HTTPMessageDelegate,
+    HTTPServerRequest,
+    ResponseStartLine,
+    format_timestamp,
+    responses,
+)
+from tornado.log import app_log
 from tornado.routing import AnyMatches, Matcher, PathMatches, Rule
+from tornado.routing import Router as Router_
 from tornado.web import Application, FallbackHandler, RequestHandler, stream_request_body
 
 from utilmeta.core.api.router import Router
 from utilmeta.core.request import Request
-from utilmeta.core.request.request import Headers
+from utilmeta.core.request.request import Headers, HeaderSource
+from utilmeta.core.response import Response
 from utilmeta.core.server.backends.base import ServerAdaptor
 from utilmeta.utils.exceptions import SetupError
 
@@ -100,6 +117,51 @@ class _APIPaths(Matcher):
         return {} if self.router.match(path) is not None else None
 
 
+class _TornadoHeaders(HeaderSource):
+    """A Tornado request's ``HTTPHeaders`` (case-insensitive, repeated names kept)."""
+
+    __slots__ = ("native",)
+
+    def __init__(self, native: Any):
+        self.native = native
+
+    def get(self, name: str) -> str | None:
+        values = self.native.get_list(name)
+        if not values:
+            return None
+        if len(values) == 1:
+            return str(values[0])
+        return ("; " if name == "cookie" else ", ").join(values)
+
+    def build(self) -> Headers:
+        headers = Headers()
+        for name, value in self.native.get_all():
+            name = name.lower()
+            if name in headers:
+                sep = "; " if name == "cookie" else ", "
+                dict.__setitem__(headers, name, dict.__getitem__(headers, name) + sep + value)
+            else:
+                dict.__setitem__(headers, name, value)
+        return headers
+
+
+def _core_request(req: HTTPServerRequest, parts: list[bytes] | None) -> Request:
+    path = req.path
+    if "%" in path:
+        path = unquote(path)
+    return Request(
+        req.method or "GET",
+        path,
+        req.query,
+        _TornadoHeaders(req.headers),
+        body=(parts[0] if len(parts) == 1 else b"".join(parts)) if parts else b"",
+        client_addr=req.remote_ip or "",
+        scheme=req.protocol,
+        server_host=req.host,
+        native=req,
+    )
+
+
 class _CoreHandler(RequestHandler):
     SUPPORTED_METHODS = _AnyMethod()  # type: ignore[assignment]
     router: ClassVar[Router]
@@ -137,33 +199,7 @@ class _CoreHandler(RequestHandler):
         state = self.state
         if not state.started:
             await state.start()
-        req = self.request
-        headers = Headers()
-        for name, value in req.headers.get_all():
-            name = name.lower()
-            if name in headers:
-                sep = "; " if name == "cookie" else ", "
-                dict.__setitem__(headers, name, dict.__getitem__(headers, name) + sep + value)
-            else:
-                dict.__setitem__(headers, name, value)
-        path = req.path
-        if "%" in path:
-            path = unquote(path)
-        parts = self._parts
-        body = (parts[0] if len(parts) == 1 else b"".join(parts)) if parts else b""
-        response = await self.router.acall(
-            Request(
-                req.method or "GET",
-                path,
-                req.query,
-                headers,
-                body=body,
-                client_addr=req.remote_ip or "",
-                scheme=req.protocol,
-                server_host=req.host,
-                native=req,
-            )
-        )
+        response = await self.router.acall(_core_request(self.request, self._parts))
         status = response.status
         self.set_status(status)
         for name, value in response.header_items():  # names are unique but for Set-Cookie
@@ -186,6 +222,157 @@ class _CoreHandler(RequestHandler):
 
     def on_connection_close(self) -> None:
         self.on_finish()
+
+
+_SERVER = f"TornadoServer/{tornado.version}"
+_date = (0, "")
+
+
+def _date_header() -> str:
+    # the Date a RequestHandler sends (second resolution), formatted once a second
+    global _date
+    now = int(time.time())
+    if _date[0] != now:
+        _date = (now, format_timestamp(now))
+    return _date[1]
+
+
+def _header_value(value: str) -> str:
+    # RequestHandler.set_header's check (it refuses values that could inject headers); it
+    # reads nothing of the handler
+    return RequestHandler._convert_header_value(None, value)  # type: ignore[arg-type]
+
+
+class _CoreDelegate(HTTPMessageDelegate):
+    """One API request on an application the adaptor made itself: the core's response written
+    straight to the connection, byte for byte what :class:`_CoreHandler` writes (Server and Date
+    headers, a Content-Length, no body for HEAD, 1xx, 204 and 304), without creating a
+    ``RequestHandler`` per request. An exception is answered by such a handler, as Tornado does."""
+
+    __slots__ = ("target", "request", "parts", "size", "counted", "streamed", "response", "error")
+
+    def __init__(self, target: _CoreTarget, request: HTTPServerRequest):
+        self.target = target
+        self.request = request
+        self.parts: list[bytes] | None = None
+        self.size = 0
+        self.counted = False
+        self.streamed = False
+        self.response: Response | None = None
+        self.error: Exception | None = None
+
+    def headers_received(self, start_line: Any, headers: HTTPHeaders) -> Awaitable[None] | None:
+        self.target.state.inflight += 1
+        self.counted = True
+        connection = self.request.connection
+        assert connection is not None
+        connection.set_close_callback(self.on_connection_close)  # type: ignore[attr-defined]
+        if "Content-Length" not in headers and "Transfer-Encoding" not in headers:
+            # no body will come: the answer is made while the connection waits, and sent from
+            # finish() — a response finished before the request was read closes the connection
+            return self._answer()
+        self.streamed = True
+        return None
+
+    def data_received(self, chunk: bytes) -> None:
+        if self.size <= self.target.limit:  # beyond that the core refuses the body anyway
+            if self.parts is None:
+                self.parts = []
+            self.parts.append(chunk)
+        self.size += len(chunk)
+
+    def finish(self) -> None:
+        if self.streamed:  # the body is complete
+            asyncio.ensure_future(self._serve())
+        else:
+            self._send()
+
+    def on_connection_close(self) -> None:
+        if self.counted:
+            self.counted = False
+            self.target.state.release()
+
+    async def _answer(self) -> None:
+        state = self.target.state
+        try:
+            if not state.started:
+                await state.start()
+            self.response = await self.target.router.acall(_core_request(self.request, self.parts))
+        except Exception as e:
+            self.error = e
+
+    async def _serve(self) -> None:
+        await self._answer()
+        self._send()
+
+    def _send(self) -> None:
+        try:
+            if self.error is not None:
+                raise self.error
+            assert self.response is not None
+            self._write(self.response)
+        except Exception as e:
+            self.error = self.response = None
+            target = self.target
+            try:
+                handler = target.handler(target.application, self.request)
+                handler._transforms = []
+                handler._counted = self.counted  # the handler's on_finish releases the request
+                self.counted = False
+                handler._handle_request_exception(e)  # logged, and a 500 page as Tornado sends one
+            except Exception:
+                app_log.error("Exception in exception handler", exc_info=True)
+        else:
+            self.on_connection_close()
+
+    def _write(self, response: Response) -> None:
+        req = self.request
+        status = response.status
+        headers = HTTPHeaders()
+        headers["Server"] = _SERVER
+        headers["Date"] = _date_header()
+        for name, value in response.header_items():  # names are unique but for Set-Cookie
+            if name == "Set-Cookie":
+                headers.add(name, _header_value(value))
+            else:
+                headers[name] = _header_value(value)
+        content = response.body
+        chunk = content if content and status not in _NO_BODY else b""
+        if status in _NO_BODY or 100 <= status < 200:
+            if chunk:
+                raise RuntimeError(f"Cannot send body with status code HTTP{status}")
+            for name in ("Content-Encoding", "Content-Language", "Content-Type"):
+                headers.pop(name, None)
+        elif "Content-Length" not in headers:
+            headers["Content-Length"] = str(len(chunk))
+        if req.method == "HEAD":
+            chunk = b""
+        connection = req.connection
+        assert connection is not None
+        connection.set_close_callback(None)  # type: ignore[attr-defined]
+        connection.write_headers(ResponseStartLine("", status, responses.get(status, "Unknown")), headers, chunk)
+        connection.finish()
+
+
+class _CoreTarget(Router_):
+    """The rule target of the API on an application the adaptor made: a :class:`_CoreDelegate`
+    per request."""
+
+    def __init__(self, application: Application, handler: type[_CoreHandler]):
+        self.application = application
+        self.handler = handler
+        self.router = handler.router
+        self.state = handler.state
+        self.limit = handler.limit
+
+    def find_handler(self, request: HTTPServerRequest, **kwargs: Any) -> HTTPMessageDelegate | None:
+        app = self.application
+        settings = app.settings
+        changed = settings.get("log_function") is not _no_access_log or settings.get("cross_origin_protection")
+        if changed or app.transforms:
+            # the app was changed after the adaptor made it: a RequestHandler applies those changes
+            return app.get_handler_delegate(request, self.handler)
+        return _CoreDelegate(self, request)
 
 
 class _CoreExecutor(Executor):
@@ -272,13 +459,15 @@ class TornadoServerAdaptor(ServerAdaptor):
         mounts = _mount_rules(self.service.mounts)
         app = self.app
         if app is None:
-            rules = [Rule(_APIPaths(router), handler), *mounts] if mounts else []
             app = Application(
-                [*rules, Rule(AnyMatches(), handler)],
                 debug=not self.service.production,
                 autoreload=False,  # `debug` alone would turn it on, on no loop yet: run() starts it
                 log_function=_no_access_log,  # the core logs requests
             )
+            # no user settings, transforms or access log here: API requests skip the RequestHandler
+            target = _CoreTarget(app, handler)
+            rules = [Rule(_APIPaths(router), target), *mounts] if mounts else []
+            app.default_router.add_rules([*rules, Rule(AnyMatches(), target)])
         else:
             app.default_router.rules[:0] = [Rule(_APIPaths(router), handler), *mounts]
             # the core's 404 where no rule matches, as on every backend, unless the app has its own

@@ -13,11 +13,11 @@ from http import HTTPStatus
 from typing import Any
 
 from utilmeta.core.request import Request
-from utilmeta.core.request.request import Headers
+from utilmeta.core.request.request import Headers, HeaderSource
 from utilmeta.core.response import Response
 from utilmeta.core.server.backends.base import ServerAdaptor
 
-__all__ = ["request_from_environ", "send_wsgi", "WSGIApp", "WSGIServerAdaptor", "status_line"]
+__all__ = ["EnvironHeaders", "request_from_environ", "send_wsgi", "WSGIApp", "WSGIServerAdaptor", "status_line"]
 
 StartResponse = Callable[..., Any]
 
@@ -28,37 +28,64 @@ def status_line(status: int) -> str:
     return _STATUS_LINES.get(status) or f"{status} Unknown"
 
 
-def _environ_headers(environ: dict[str, Any]) -> Headers:
-    headers = Headers()
-    for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            dict.__setitem__(headers, key[5:].replace("_", "-").lower(), value)
-    ctype = environ.get("CONTENT_TYPE")
-    if ctype:
-        dict.__setitem__(headers, "content-type", ctype)
-    length = environ.get("CONTENT_LENGTH")
-    if length:
-        dict.__setitem__(headers, "content-length", length)
-    return headers
+#: environ keys of header names, for look-ups (the few names the core asks for)
+_KEYS: dict[str, str] = {"content-type": "CONTENT_TYPE", "content-length": "CONTENT_LENGTH"}
+
+
+class EnvironHeaders(HeaderSource):
+    """The ``HTTP_*`` (and content) variables of a WSGI environ, as headers when asked for."""
+
+    __slots__ = ("environ",)
+
+    def __init__(self, environ: dict[str, Any]):
+        self.environ = environ
+
+    def get(self, name: str) -> str | None:
+        key = _KEYS.get(name)
+        if key is None:
+            if "_" in name:
+                return None  # an environ key cannot tell "a_b" from "a-b": only the latter is a header
+            key = "HTTP_" + name.upper().replace("-", "_")
+            if len(_KEYS) < 512:
+                _KEYS[name] = key
+        environ = self.environ
+        if key == "CONTENT_TYPE" or key == "CONTENT_LENGTH":
+            return environ.get(key) or environ.get("HTTP_" + key)
+        return environ.get(key)
+
+    def build(self) -> Headers:
+        environ = self.environ
+        headers = Headers()
+        for key, value in environ.items():
+            if key.startswith("HTTP_"):
+                dict.__setitem__(headers, key[5:].replace("_", "-").lower(), value)
+        ctype = environ.get("CONTENT_TYPE")
+        if ctype:
+            dict.__setitem__(headers, "content-type", ctype)
+        length = environ.get("CONTENT_LENGTH")
+        if length:
+            dict.__setitem__(headers, "content-length", length)
+        return headers
 
 
 def request_from_environ(environ: dict[str, Any], native: Any = None) -> Request:
     """The core's request for a WSGI environ; the body is read only if the endpoint needs it."""
     path = environ.get("PATH_INFO") or "/"
-    try:
-        path = path.encode("latin-1").decode("utf-8")  # PEP 3333 hands bytes over as latin-1
-    except UnicodeError:
-        pass
-    stream = environ.get("wsgi.input")
-    headers = _environ_headers(environ)
+    if not path.isascii():
+        try:
+            path = path.encode("latin-1").decode("utf-8")  # PEP 3333 hands bytes over as latin-1
+        except UnicodeError:
+            pass
+    headers = EnvironHeaders(environ)
 
     def reader(limit: int) -> bytes:
+        stream = environ.get("wsgi.input")
         if stream is None:
             return b""
         length = headers.get("content-length")
         if length:
             return stream.read(min(int(length), limit + 1))
-        if "chunked" in headers.get("transfer-encoding", "").lower():
+        if "chunked" in (headers.get("transfer-encoding") or "").lower():
             return stream.read(limit + 1)
         return b""
 
@@ -78,12 +105,8 @@ def request_from_environ(environ: dict[str, Any], native: Any = None) -> Request
 
 
 def send_wsgi(response: Response, start_response: StartResponse) -> Iterable[bytes]:
-    body = response.body or b""
-    headers = response.header_items()
-    if "Content-Length" not in response.headers:
-        headers.append(("Content-Length", str(len(body))))
-    start_response(status_line(response.status), headers)
-    return [body]
+    start_response(status_line(response.status), response.header_items(content_length=True))
+    return [response.body or b""]
 
 
 class WSGIApp:

@@ -34,6 +34,7 @@ from utilmeta.core.server.backends.asgi import Receive, Scope, Send, lifespan, r
 from utilmeta.core.server.backends.wsgi import StartResponse, request_from_environ, send_wsgi
 
 if TYPE_CHECKING:
+    from utilmeta.core.api.router import Match
     from utilmeta.core.server.service import UtilMeta
 
 __all__ = ["UtilMetaWSGIHandler", "UtilMetaASGIHandler", "adopt", "is_asgi_app"]
@@ -155,8 +156,9 @@ class UtilMetaWSGIHandler(WSGIHandler, _Dispatch):
         if not self._ready:
             self._start()
         request = request_from_environ(environ)
-        if self._core_first or self._router.match(request.path) is not None:
-            return self._serve(request, environ, start_response)
+        found = None if self._core_first else self._router.match(request.path)
+        if found is not None or self._core_first:
+            return self._serve(request, environ, start_response, found)
         if self._mounts:
             mount = self._mount_for(request.path)
             if mount is not None:
@@ -165,12 +167,14 @@ class UtilMetaWSGIHandler(WSGIHandler, _Dispatch):
             return self._serve(request, environ, start_response)
         return super().__call__(environ, start_response)
 
-    def _serve(self, request: Request, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    def _serve(
+        self, request: Request, environ: dict[str, Any], start_response: StartResponse, found: Match | None = None
+    ) -> Iterable[bytes]:
         if not self._signals:
-            return send_wsgi(self._router(request), start_response)
+            return send_wsgi(self._router(request, found), start_response)
         signals.request_started.send(sender=self.__class__, environ=environ)
         try:
-            response = self._router(request)
+            response = self._router(request, found)
         finally:
             signals.request_finished.send(sender=self.__class__)
         return send_wsgi(response, start_response)
@@ -225,8 +229,9 @@ class UtilMetaASGIHandler(ASGIHandler, _Dispatch):
             if not self._ready:
                 await self._astart()
             request = request_from_scope(scope, receive)
-            if self._core_first or self._router.match(request.path) is not None:
-                await self._aserve(request, scope, send)
+            found = None if self._core_first else self._router.match(request.path)
+            if found is not None or self._core_first:
+                await self._aserve(request, scope, send, found)
                 return
         elif kind == "lifespan":
             await self._lifespan(receive, send)
@@ -249,15 +254,15 @@ class UtilMetaASGIHandler(ASGIHandler, _Dispatch):
             await receive()  # websocket.connect
             await send({"type": "websocket.close", "code": 1000})
 
-    async def _aserve(self, request: Request, scope: Scope, send: Send) -> None:
+    async def _aserve(self, request: Request, scope: Scope, send: Send, found: Match | None = None) -> None:
         if not self._signals:
-            await send_asgi(await self._router.acall(request), send)
+            await send_asgi(await self._router.acall(request, found), send)
             return
         # each signal costs a thread hop: skip it when its receivers would find nothing to do
         if _foreign_receivers(signals.request_started) or _opened():
             await _asend(signals.request_started, sender=self.__class__, scope=scope)
         try:
-            response = await self._router.acall(request)
+            response = await self._router.acall(request, found)
         finally:
             if _foreign_receivers(signals.request_finished) or _opened():
                 await _asend(signals.request_finished, sender=self.__class__)
