@@ -313,6 +313,56 @@ def test_check_deploy_fail_level_warning(isolated: Path, capsys: pytest.CaptureF
     assert status == 1 and "warning: any Host header is accepted" in out
 
 
+def test_check_deploy_flags_public_api_docs(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_project(isolated, production=True, preference="allowed_hosts=['api.example.com']")
+    server = isolated / "server.py"
+    server.write_text(
+        server.read_text().replace(
+            "app = service.application()",
+            "from utilmeta.ops.docs import Docs\n\nservice.use(Docs(enabled=True))\napp = service.application()",
+        )
+    )
+    status, out, _ = run_meta(capsys, "check", "--deploy", "--fail-level", "warning")
+    assert status == 1 and "warning: the API docs are public (/api/openapi.json)" in out
+
+
+# -- user mistakes: one line each, never a traceback -----------------------------------------------------
+
+
+MISTAKES = {
+    "ini file missing": ("", ["--ini", "nowhere.ini", "routes"], "no such file: nowhere.ini"),
+    "ini not ini": ("not an ini file\n", ["check"], "is not a valid ini file"),
+    "ini without section": ("[other]\nx = 1\n", ["check"], "has no [utilmeta] section"),
+    "module missing": ("[utilmeta]\nservice = nowhere:service\n", ["check"], "cannot find module 'nowhere'"),
+    "attribute missing": ("[utilmeta]\nservice = server:nothing\n", ["routes"], "has no attribute 'nothing'"),
+    "not a service": ("[utilmeta]\nservice = server:app\n", ["check"], "not the UtilMeta(...) instance"),
+    "main missing": ("[utilmeta]\nservice = server:service\nmain = gone.py\n", ["run"], "gone.py does not exist"),
+    "deploy without app": ("[utilmeta]\nservice = server:service\n", ["deploy", "nginx"], "meta.ini has no `app`"),
+    "workers off sanic": (None, ["run", "--workers", "2"], "--workers is for sanic"),
+    "down, none running": (None, ["down"], "not running"),
+    "port in use": (None, ["run", "--port", "{busy}"], "is in use by another program"),
+    "bad option": (None, ["deploy", "nginx", "--workers", "2"], "--workers does not apply"),
+}
+
+
+@pytest.mark.parametrize("mistake", list(MISTAKES))
+def test_a_user_mistake_is_one_line_saying_what_to_do(
+    mistake: str, isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ini, argv, message = MISTAKES[mistake]
+    write_project(isolated)
+    if ini is not None:
+        (isolated / "meta.ini").write_text(ini)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        argv = [arg.format(busy=busy.getsockname()[1]) for arg in argv]
+        status, out, err = run_meta(capsys, *argv)
+    assert status == 1, out + err
+    assert err.startswith("meta: error: ") and err.count("\n") == 1, err
+    assert message in err and "Traceback" not in err
+
+
 # -- deploy ----------------------------------------------------------------------------------------------
 
 
@@ -354,12 +404,25 @@ def test_deploy_refuses_what_the_backend_cannot_run(isolated: Path, capsys: pyte
     assert status == 1 and "use one of: gunicorn, daphne" in err
 
 
+def test_deploy_uwsgi_options(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_project(isolated)
+    argv = ("deploy", "uwsgi", "--user", "www-data", "--group", "www-data", "--workers", "3", "--stats")
+    status, out, _ = run_meta(capsys, *argv, "127.0.0.1:9200")
+    assert status == 0
+    lines = out.splitlines()
+    for line in ("uid = www-data", "gid = www-data", "processes = 3", "stats = 127.0.0.1:9200"):
+        assert line in lines, line
+    status, _, err = run_meta(capsys, *argv, "0.0.0.0:9200")
+    assert status == 1 and err.count("\n") == 1 and "bind it to 127.0.0.1" in err
+
+
 # -- real processes --------------------------------------------------------------------------------------
 
 
-def test_setup_then_run_serves_the_scaffolded_project(tmp_path: Path) -> None:
-    need(importlib.util.find_spec("flask") is not None, "flask is not installed")
-    created = meta_process("setup", "demo", cwd=tmp_path)
+@pytest.mark.parametrize("backend", ["flask", "django", "starlette", "fastapi", "sanic", "tornado"])
+def test_setup_then_run_serves_the_scaffolded_project(backend: str, tmp_path: Path) -> None:
+    need(importlib.util.find_spec(backend) is not None, f"{backend} is not installed")
+    created = meta_process("setup", "demo", "--backend", backend, cwd=tmp_path)
     assert created.returncode == 0, created.stderr
     root = tmp_path / "demo"
     port = free_port()
@@ -376,7 +439,8 @@ def test_setup_then_run_serves_the_scaffolded_project(tmp_path: Path) -> None:
         assert (answer.status_code, answer.text) == (200, "hello, meta")
         server.send_signal(signal.SIGTERM)
         output, _ = server.communicate(timeout=15)
-        assert server.returncode == 0, output
+        # a clean stop; uvicorn re-raises the SIGTERM it handled once it has shut down
+        assert server.returncode in (0, -signal.SIGTERM), output
     finally:
         if server.poll() is None:
             server.kill()
@@ -388,29 +452,43 @@ def test_run_in_the_background_then_down_and_restart(tmp_path: Path) -> None:
     need(importlib.util.find_spec("flask") is not None, "flask is not installed")
     assert meta_process("setup", "bg", "--backend", "flask", cwd=tmp_path).returncode == 0
     root = tmp_path / "bg"
+    ini = root / "meta.ini"
+    ini.write_text(ini.read_text().replace("pidfile = bg.pid", "pidfile = run/bg.pid"))
+    pidfile = root / "run" / "bg.pid"
     port = str(free_port())
     started = meta_process("run", "-d", "--port", port, cwd=root)
     assert started.returncode == 0, started.stderr
-    pid = int((root / "bg.pid").read_text())
+    pid = int(pidfile.read_text())
+    assert f"pid {pid}" in started.stdout and (root / "run" / "bg.log").is_file()
     try:
         assert httpx.get(f"http://127.0.0.1:{port}/api/hello").text == "hello, world"
         twice = meta_process("run", "-d", "--port", port, cwd=root)
         assert twice.returncode == 1 and f"already running (pid {pid}" in twice.stderr
         restarted = meta_process("restart", "--port", port, cwd=root)
         assert restarted.returncode == 0, restarted.stderr
-        new_pid = int((root / "bg.pid").read_text())
-        assert new_pid != pid
+        assert f"stopped bg (pid {pid})" in restarted.stdout
+        new_pid = int(pidfile.read_text())
+        assert new_pid != pid and not _running(pid)
         assert httpx.get(f"http://127.0.0.1:{port}/api/hello").text == "hello, world"
         down = meta_process("down", cwd=root)
         assert down.returncode == 0 and f"pid {new_pid}" in down.stdout
-        assert not (root / "bg.pid").exists()
-        assert meta_process("down", cwd=root).returncode == 1
+        assert not pidfile.exists() and not _running(new_pid)
+        again = meta_process("down", cwd=root)
+        assert again.returncode == 1 and "not running" in again.stderr
     finally:
-        for leftover in (pid, *([int((root / "bg.pid").read_text())] if (root / "bg.pid").exists() else [])):
+        for leftover in (pid, *([int(pidfile.read_text())] if pidfile.exists() else [])):
             try:
                 os.kill(leftover, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def test_a_background_service_that_fails_to_start_is_reported(tmp_path: Path) -> None:

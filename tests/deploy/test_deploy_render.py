@@ -178,6 +178,33 @@ def test_uwsgi_for_nginx_uwsgi_pass() -> None:
     assert_no_inline_comments(text)
 
 
+def test_uwsgi_drops_root_to_the_given_user() -> None:
+    settings = dict(_ini_pairs(UWSGIConfig(info("flask"), uid="www-data", gid="www-data").render()))
+    assert (settings["uid"], settings["gid"]) == ("www-data", "www-data")
+    assert "uid" not in dict(_ini_pairs(UWSGIConfig(info("flask")).render()))
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1:9191", "[::1]:9191", "10.1.2.3:9191", "localhost:9191", "/run/s.sock"])
+def test_uwsgi_stats_on_a_private_address(address: str) -> None:
+    assert dict(_ini_pairs(UWSGIConfig(info("flask"), stats=address).render()))["stats"] == address
+
+
+@pytest.mark.parametrize(
+    "address, problem",
+    [
+        (":9191", "publish"),
+        ("0.0.0.0:9191", "publish"),
+        ("[::]:9191", "publish"),
+        ("8.8.8.8:9191", "publish"),
+        ("stats.example.com:9191", "give an IP address"),
+        ("9191", "host:port"),
+    ],
+)
+def test_uwsgi_refuses_stats_on_a_public_address(address: str, problem: str) -> None:
+    with pytest.raises(DeployError, match=problem):
+        UWSGIConfig(info("flask"), stats=address)
+
+
 def test_uwsgi_refuses_asgi_and_own_servers() -> None:
     with pytest.raises(DeployError, match="Gunicorn with the uvicorn worker, or Daphne"):
         UWSGIConfig(info("starlette"))
@@ -297,6 +324,24 @@ def test_supervisor_group_of_instances_escapes_percent(tmp_path: Path) -> None:
 # -- docker -----------------------------------------------------------------------------------------------
 
 
+_DOCKER_INSTRUCTIONS = {"FROM", "ENV", "WORKDIR", "COPY", "RUN", "USER", "EXPOSE", "STOPSIGNAL", "CMD"}
+
+
+def assert_dockerfile(text: str) -> None:
+    """Each instruction known, continuations ending in a backslash, CMD in exec (JSON) form —
+    what ``docker build`` would parse (no Docker daemon in the test environment)."""
+    continued = False
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        if not continued:
+            assert line.split()[0] in _DOCKER_INSTRUCTIONS, line
+        continued = line.endswith("\\")
+    assert not continued
+    assert text.splitlines()[0].startswith("FROM ")
+    assert sum(line.startswith("CMD ") for line in text.splitlines()) == 1
+
+
 def test_docker_image_for_gunicorn() -> None:
     image = DockerImage(info("fastapi", port=8080))
     files = image.files()
@@ -305,9 +350,20 @@ def test_docker_image_for_gunicorn() -> None:
     cmd = next(line for line in dockerfile.splitlines() if line.startswith("CMD "))
     assert json.loads(cmd[4:]) == ["gunicorn", "-c", "/app/deploy/gunicorn.py"]
     assert "USER app" in dockerfile and "EXPOSE 8080" in dockerfile and "gunicorn uvicorn-worker" in dockerfile
+    assert_dockerfile(dockerfile)
     settings = _settings(files["deploy/gunicorn.py"])
     assert settings["bind"] == ["0.0.0.0:8080"] and settings["chdir"] == "/app"
     assert ".env" in files[".dockerignore"].split()
+
+
+def test_docker_image_for_uwsgi() -> None:
+    files = DockerImage(info("django", server="uwsgi")).files()
+    assert set(files) == {"Dockerfile", ".dockerignore", "deploy/uwsgi.ini"}
+    assert_dockerfile(files["Dockerfile"])
+    assert "pyuwsgi" in files["Dockerfile"]
+    settings = dict(_ini_pairs(files["deploy/uwsgi.ini"]))
+    assert settings["socket"] == "0.0.0.0:8000" and settings["chdir"] == "/app" and "virtualenv" not in settings
+    assert settings["stats"] == "127.0.0.1:9191"
 
 
 def test_docker_image_for_tornado_runs_meta() -> None:
@@ -315,4 +371,5 @@ def test_docker_image_for_tornado_runs_meta() -> None:
     assert set(files) == {"Dockerfile", ".dockerignore"}
     cmd = next(line for line in files["Dockerfile"].splitlines() if line.startswith("CMD "))
     assert json.loads(cmd[4:])[:5] == ["python", "-m", "utilmeta", "--app", "server:app"]
+    assert_dockerfile(files["Dockerfile"])
     assert "0.0.0.0" in cmd

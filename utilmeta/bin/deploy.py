@@ -20,7 +20,14 @@ __all__ = ["DeployCommand", "renderer_options"]
 #: CLI option → renderer keyword, per target
 _OPTIONS: dict[str, dict[str, str]] = {
     "gunicorn": {"workers": "workers", "worker_class": "worker_class", "timeout": "timeout"},
-    "uwsgi": {"workers": "processes", "threads": "threads", "timeout": "harakiri", "stats": "stats"},
+    "uwsgi": {
+        "workers": "processes",
+        "threads": "threads",
+        "timeout": "harakiri",
+        "stats": "stats",
+        "user": "uid",
+        "group": "gid",
+    },
     "nginx": {"listen": "listen", "server_name": "server_name", "timeout": "timeout"},
     "systemd": {"config": "config", "user": "user", "group": "group"},
     "supervisor": {"config": "config", "user": "user"},
@@ -64,8 +71,8 @@ class DeployCommand(Command):
         parser.add_argument("--listen", help="Nginx listen address/port (default 80)")
         parser.add_argument("--server-name", help="Nginx server_name (default _)")
         parser.add_argument("--config", type=Path, help="the gunicorn.py / uwsgi.ini the unit or program starts")
-        parser.add_argument("--user", help="user the service runs as")
-        parser.add_argument("--group", help="group the service runs as (systemd)")
+        parser.add_argument("--user", help="user the service runs as (systemd, supervisor, uWSGI's uid)")
+        parser.add_argument("--group", help="group the service runs as (systemd, uWSGI's gid)")
         parser.add_argument("--base-image", help="Docker base image (default python:X.Y-slim)")
 
     def info(self, project: Project, args: argparse.Namespace) -> ServiceInfo:

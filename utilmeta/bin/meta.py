@@ -6,7 +6,7 @@
     meta run [-d]                      serve it                  meta down       stop it
     meta restart                       stop, then run -d         meta routes     list endpoints
     meta check [--deploy]              report problems           meta deploy T   gunicorn, uwsgi, nginx, ...
-    meta gen_openapi [--out F]         the OpenAPI document
+    meta gen_openapi [--to F]          the OpenAPI document
 
 Every command but ``setup`` and ``init`` works on the project whose ``meta.ini`` is in the
 working directory or a parent (``--ini`` to name one). When the service uses Django, other

@@ -1,7 +1,8 @@
 """``meta run`` (foreground, or ``-d`` in the background), ``meta down`` and ``meta restart``.
 
 In the foreground ``meta run`` serves with the backend's own runner (``service.run()``), or
-starts the ``main`` script of ``meta.ini`` when no option overrides the address. With ``-d``
+starts the ``main`` script of ``meta.ini`` when no option overrides the address; either way it
+loads the service first, so a mistake in it or a port already in use is one line. With ``-d``
 it starts itself detached, writes the pidfile, sends output to the log file next to it and
 waits until the service accepts connections. ``meta down`` sends SIGTERM to the process in the
 pidfile (a Gunicorn or uWSGI pidfile works too) and waits for it to exit.
@@ -10,6 +11,7 @@ pidfile (a Gunicorn or uWSGI pidfile works too) and waits for it to exit.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
 import socket
@@ -86,6 +88,11 @@ def _accepts(host: str, port: int) -> bool:
         return False
 
 
+def _check_free(host: str, port: int) -> None:
+    if _accepts(host, port):
+        raise CommandError(f"{host}:{port} is in use by another program: stop it, or choose another with --port")
+
+
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -119,10 +126,13 @@ class RunCommand(Command):
         if args.port is not None:
             options["port"] = args.port
         main = project.main_file
-        if main is not None and not options and args.workers is None:
-            project.enter()
-            os.execv(sys.executable, [sys.executable, str(main)])
+        # loaded first even when the main script serves: a mistake in it is then one line
         service = project.load_service()
+        host = args.host or service.host
+        port = args.port if args.port is not None else service.port
+        _check_free(host, port)
+        if main is not None and not options and args.workers is None:
+            os.execv(sys.executable, [sys.executable, str(main)])
         if args.workers is not None:
             if service.backend_name != "sanic":
                 raise CommandError(
@@ -136,6 +146,10 @@ class RunCommand(Command):
             project.call(lambda: service.run(**options), "cannot start the service")
         except KeyboardInterrupt:
             pass
+        except OSError as e:
+            if e.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+                raise
+            raise CommandError(f"cannot listen on {host}:{port}: {e.strerror}; choose another --host/--port") from None
         return 0
 
     def background(self, project: Project, args: argparse.Namespace) -> int:
@@ -146,12 +160,18 @@ class RunCommand(Command):
         service = project.load_service()
         host = args.host or service.host
         port = args.port if args.port is not None else service.port
+        _check_free(host, port)
         command = [sys.executable, "-m", "utilmeta", "--ini", str(project.ini), "run"]
         for flag, value in (("--host", args.host), ("--port", args.port), ("--workers", args.workers)):
             if value is not None:
                 command += [flag, str(value)]
         logfile = project.logfile
-        with open(logfile, "ab") as log, open(os.devnull, "rb") as null:
+        try:
+            pidfile.parent.mkdir(parents=True, exist_ok=True)
+            log_stream = open(logfile, "ab")
+        except OSError as e:
+            raise CommandError(f"cannot write {logfile} (next to pidfile = {pidfile}): {e.strerror}") from None
+        with log_stream as log, open(os.devnull, "rb") as null:
             child = subprocess.Popen(
                 command, cwd=project.root, stdin=null, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )

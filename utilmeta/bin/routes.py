@@ -44,25 +44,36 @@ class OpenAPICommand(Command):
     help = "write the service's OpenAPI document (JSON, or YAML with PyYAML)"
 
     def arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--out", type=Path, help="file to write (default: print)")
-        parser.add_argument("--format", choices=("json", "yaml"), help="default: from --out's suffix, else json")
-        parser.add_argument("--openapi-version", choices=("3.1", "3.0"), default="3.1")
+        parser.add_argument("--to", metavar="FILE", type=Path, help="write it to FILE (default: print it)")
+        parser.add_argument("--out", dest="to", type=Path, help=argparse.SUPPRESS)  # the earlier name
+        parser.add_argument("--format", choices=("json", "yaml"), help="default: from FILE's suffix, else json")
+        parser.add_argument("--openapi-version", choices=("3.1", "3.0"), default="3.1", help="default: 3.1")
 
     def handle(self, args: argparse.Namespace) -> int:
         from utilmeta.ops.openapi import generate, render
 
         project: Project = args.project
         service = project.load_service()
-        fmt = args.format or ("yaml" if args.out and args.out.suffix in (".yml", ".yaml") else "json")
+        target: Path | None = args.to
+        fmt = args.format or ("yaml" if target and target.suffix in (".yml", ".yaml") else "json")
         try:
             document = project.call(lambda: generate(service, openapi_version=args.openapi_version), "OpenAPI")
             data = render(document, fmt)
         except (RuntimeError, ValueError) as e:
             raise CommandError(str(e)) from None
-        if args.out is None:
-            sys.stdout.write(data.decode())
+        if target is None:
+            sys.stdout.flush()
+            buffer = getattr(sys.stdout, "buffer", None)  # bytes: the same document on every platform
+            if buffer is None:
+                sys.stdout.write(data.decode())
+            else:
+                buffer.write(data)
+                buffer.flush()
             return 0
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_bytes(data)
-        echo(f"wrote {args.out.resolve()} ({len(document.get('paths', {}))} paths)")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        except OSError as e:
+            raise CommandError(f"cannot write {target}: {e.strerror or e}") from None
+        echo(f"wrote {target.resolve()} ({len(document.get('paths', {}))} paths)")
         return 0

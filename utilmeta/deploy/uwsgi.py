@@ -3,7 +3,8 @@
 The service listens on a ``socket`` (the uwsgi protocol, for Nginx's ``uwsgi_pass``) — never an
 ``http-socket`` facing clients. ``strict`` makes uWSGI refuse unknown options; SIGTERM is made
 graceful (workers finish their requests, then exit) with the ``gracefully_kill_them_all``
-master hook; the stats server listens on a private address. The service's startup/shutdown
+master hook; the stats server listens on a private address (a public one is refused). Started
+as root, ``uid``/``gid`` make it drop privileges before serving. The service's startup/shutdown
 hooks run in each worker through :mod:`utilmeta.deploy.hooks`.
 
 INI comments are whole lines only (uWSGI reads ``;`` and ``#`` after a value as part of it).
@@ -11,11 +12,42 @@ INI comments are whole lines only (uWSGI reads ``;`` and ``#`` after a value as 
 
 from __future__ import annotations
 
+import ipaddress
 from typing import ClassVar, Literal
 
 from utilmeta.deploy.base import DeployError, Renderer, ServiceInfo, cpu_count
 
-__all__ = ["UWSGIConfig"]
+__all__ = ["UWSGIConfig", "check_private"]
+
+
+def check_private(address: str) -> str:
+    """``address`` when it is private: a unix socket path, or a loopback/private IP with a port.
+
+    The stats server answers anyone who connects with the full state of every worker and
+    request, so uWSGI's docs insist it stays off public interfaces (and ``:9191`` or
+    ``0.0.0.0:9191`` listen on all of them).
+    """
+    if address.startswith(("/", "@", "./")):
+        return address
+    host, sep, port = address.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not port.isdigit():
+        raise DeployError(f"stats={address!r}: give host:port (like 127.0.0.1:9191) or a unix socket path")
+    if host == "localhost":
+        return address
+    try:
+        ip = ipaddress.ip_address(host or "0.0.0.0")
+    except ValueError:
+        raise DeployError(
+            f"stats={address!r}: give an IP address (like 127.0.0.1:9191) or a unix socket path, "
+            f"so it is certain to be private"
+        ) from None
+    if ip.is_unspecified or not (ip.is_loopback or ip.is_private):
+        raise DeployError(
+            f"stats={address!r} would publish every worker's state to the network: "
+            f"bind it to 127.0.0.1, a private address or a unix socket"
+        )
+    return address
 
 
 class UWSGIConfig(Renderer):
@@ -38,6 +70,8 @@ class UWSGIConfig(Renderer):
         protocol: Literal["uwsgi", "http"] = "uwsgi",
         buffer_size: int = 32768,
         request_logging: bool = False,
+        uid: str | None = None,
+        gid: str | None = None,
     ):
         super().__init__(info)
         if info.interface != "wsgi":
@@ -54,10 +88,12 @@ class UWSGIConfig(Renderer):
         self.max_requests = max_requests
         self.max_requests_delta = max_requests_delta
         self.graceful_timeout = info.graceful_timeout if graceful_timeout is None else graceful_timeout
-        self.stats = stats or "127.0.0.1:9191"
+        self.stats = check_private(stats or "127.0.0.1:9191")
         self.protocol = protocol
         self.buffer_size = buffer_size
         self.request_logging = request_logging
+        self.uid = uid
+        self.gid = gid
 
     def options(self) -> list[tuple[str, str | int | bool] | str]:
         """``(key, value)`` pairs in file order; a bare string is a comment line."""
@@ -75,6 +111,14 @@ class UWSGIConfig(Renderer):
             ("single-interpreter", True),
             ("import", "utilmeta.deploy.hooks"),
             ("procname-prefix-spaced", info.name),
+        ]
+        if self.uid or self.gid:
+            items.append("started as root: drop to this user and group before serving")
+            if self.uid:
+                items.append(("uid", self.uid))
+            if self.gid:
+                items.append(("gid", self.gid))
+        items += [
             "the uwsgi protocol, for Nginx's uwsgi_pass",
             *[(listen, address) for address in info.addresses],
             ("master", True),
