@@ -143,6 +143,14 @@ def make_service(backend: str = "asgi", *, port: int | None = None, **kwargs: An
     )
 
 
+def application(backend: str) -> Any:
+    """The service's app on ``backend``, to call in-process (several in one test process)."""
+    app = make_service(backend).application()
+    if backend == "sanic":  # Sanic rewrites its own classes at its first start in a process: a second start fails
+        app.config.TOUCHUP = False
+    return app
+
+
 # -- a real server on a loopback port ---------------------------------------------------------------
 
 

@@ -1,6 +1,6 @@
 """The OpenAPI document: what it says about every parameter kind and location, body kind,
 response template, nested and reused schema and error, that it validates as 3.1 (and 3.0 after
-down-conversion), that it is deterministic, and the ``gen_openapi`` command."""
+down-conversion) and that it is deterministic. ``meta gen_openapi`` is in ``test_gen_openapi.py``."""
 
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from utilmeta.conf import Preference
 from utilmeta.core import api, request, response
 from utilmeta.core.file import File
 from utilmeta.ops import generate, render
-from utilmeta.ops.openapi import main
 
 from .apis import make_service
 
@@ -524,7 +523,7 @@ def test_representative_service_validates() -> None:
     validate(generate(make_service("asgi")))
 
 
-# -- rendering and the command ---------------------------------------------------------------------
+# -- rendering -------------------------------------------------------------------------------------
 
 
 def test_render_json_and_yaml(doc: dict[str, Any]) -> None:
@@ -537,35 +536,3 @@ def test_render_json_and_yaml(doc: dict[str, Any]) -> None:
     assert b"&id" not in as_yaml and b"*id" not in as_yaml  # no anchors: every tool reads it
     with pytest.raises(ValueError, match="format"):
         render(doc, "xml")
-
-
-def test_gen_openapi_command(tmp_path: Any, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
-    service = rich()
-    assert main([], service=service) == 0
-    out = capsysbinary.readouterr().out
-    assert json.loads(out) == generate(service)
-    target = tmp_path / "api.yaml"
-    assert main(["--to", str(target), "--openapi-version", "3.0"], service=service) == 0
-    loaded = yaml.safe_load(target.read_text())
-    assert loaded["openapi"] == "3.0.3"
-    assert main(["--to", str(tmp_path / "api.txt"), "--format", "yaml"], service=service) == 0
-    assert (tmp_path / "api.txt").read_text().startswith("openapi:")
-
-
-def test_gen_openapi_loads_the_service_by_reference(tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
-                                                     capsysbinary: pytest.CaptureFixture[bytes]) -> None:  # fmt: skip
-    (tmp_path / "ref_service.py").write_text(
-        "from utilmeta import UtilMeta\n"
-        "from utilmeta.core import api\n"
-        "class RootAPI(api.API):\n"
-        "    @api.get\n"
-        "    def ping(self) -> str:\n"
-        "        return 'pong'\n"
-        "service = UtilMeta(__name__, backend='wsgi', name='ref', api=RootAPI)\n"
-    )
-    monkeypatch.syspath_prepend(str(tmp_path))
-    assert main(["--service", "ref_service:service"]) == 0
-    doc = json.loads(capsysbinary.readouterr().out)
-    assert list(doc["paths"]) == ["/ping"] and doc["info"]["title"] == "ref"
-    with pytest.raises(SystemExit, match="not a UtilMeta service"):
-        main(["--service", "ref_service:RootAPI"])

@@ -7,16 +7,12 @@
 Every endpoint the router serves is an operation, except ``private`` ones (and those under a
 private ``api.route``). The same service gives the same bytes on every backend: only the core's
 routes, parsers and templates are read, in declaration order, and components are sorted.
-``main(argv)`` is the ``meta gen_openapi`` command.
+``meta gen_openapi`` (``utilmeta/bin/routes.py``) writes it to a file.
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import os
 import re
-import sys
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +27,7 @@ if TYPE_CHECKING:
     from utilmeta.core.api.decorators import RouteInfo
     from utilmeta.core.server.service import UtilMeta
 
-__all__ = ["generate", "render", "main", "OPENAPI_VERSIONS"]
+__all__ = ["generate", "render", "OPENAPI_VERSIONS"]
 
 OPENAPI_VERSIONS = ("3.1", "3.0")
 _OPERATION_ID = re.compile(r"[^A-Za-z0-9]+")
@@ -150,69 +146,3 @@ def render(doc: dict[str, Any], fmt: str = "json", *, indent: int = 2) -> bytes:
         text = yaml.dump(doc, Dumper=Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False)
         return text.encode()
     raise ValueError(f"format must be 'json' or 'yaml', got {fmt!r}")
-
-
-# -- the command ---------------------------------------------------------------------------------
-
-
-def load_service(ref: str) -> UtilMeta:
-    """The service named by ``module:attr`` (or ``module.attr``); importing the module creates it."""
-    from utilmeta.core.server.service import UtilMeta
-
-    module_name, sep, attr = ref.partition(":")
-    if not sep:
-        module_name, _, attr = ref.rpartition(".")
-    if not module_name or not attr:
-        raise SystemExit(f"--service {ref!r}: give it as module:attribute, e.g. server:service")
-    added = "" not in sys.path and os.getcwd() not in sys.path
-    if added:  # like `python -m`: the project's modules are found from where the command runs
-        sys.path.insert(0, os.getcwd())
-    try:
-        module = importlib.import_module(module_name)
-    finally:
-        if added:
-            sys.path.remove(os.getcwd())
-    service = getattr(module, attr, None)
-    if not isinstance(service, UtilMeta):
-        raise SystemExit(f"--service {ref!r}: {module_name}.{attr} is not a UtilMeta service")
-    return service
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="meta gen_openapi", description="Write the service's OpenAPI document.")
-    parser.add_argument("--service", help="the service as module:attribute (default: the project's service)")
-    parser.add_argument("--to", metavar="FILE", help="write to FILE instead of standard output")
-    parser.add_argument("--format", choices=("json", "yaml"), help="default: from FILE's suffix, else json")
-    parser.add_argument("--openapi-version", choices=OPENAPI_VERSIONS, default="3.1", dest="version")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None, service: UtilMeta | None = None) -> int:
-    """``gen_openapi [--service module:attr] [--to FILE] [--format json|yaml] [--openapi-version 3.1|3.0]``.
-
-    ``service`` is the project's service when the ``meta`` command has already loaded it.
-    """
-    args = _parser().parse_args(argv)
-    if args.service:
-        service = load_service(args.service)
-    if service is None:
-        from utilmeta.core.server.service import get_service
-
-        service = get_service()
-    if service is None:
-        print("gen_openapi: no service: pass --service module:attribute", file=sys.stderr)
-        return 2
-    fmt = args.format or ("yaml" if args.to and args.to.endswith((".yaml", ".yml")) else "json")
-    data = render(generate(service, openapi_version=args.version), fmt)
-    if args.to:
-        with open(args.to, "wb") as f:
-            f.write(data)
-        print(f"wrote the OpenAPI {args.version} document of {service.name!r} to {args.to}", file=sys.stderr)
-    else:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
