@@ -10,7 +10,7 @@ import asyncio
 import os
 import threading
 import time
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 import msgspec
 
@@ -179,7 +179,15 @@ def _async_api() -> type[api.API]:
     return AsyncRootAPI
 
 
-def make_service(backend: str, style: str = "sync", production: bool = False, strict: bool = False) -> UtilMeta:
+def make_service(
+    backend: str,
+    style: str = "sync",
+    production: bool = False,
+    strict: bool = False,
+    trusted_proxies: tuple[str, ...] | None = None,
+    **options: Any,
+) -> UtilMeta:
+    """``options`` go to ``UtilMeta(...)`` (``host``, ``port``, ...)."""
     from utilmeta.core.server.service import _clear_service
 
     _clear_service()
@@ -193,8 +201,10 @@ def make_service(backend: str, style: str = "sync", production: bool = False, st
         production=production,
         asynchronous=asynchronous,
         version=(1, 0, 0),
+        **options,
     )
-    service.use(Preference(max_body_size=256 * 1024, strict_root_route=strict))
+    proxies = {} if trusted_proxies is None else {"trusted_proxies": trusted_proxies}
+    service.use(Preference(max_body_size=256 * 1024, strict_root_route=strict, **proxies))
     marker = os.environ.get("UTILMETA_TEST_HOOK_FILE")
     if marker:
 

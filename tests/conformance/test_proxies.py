@@ -1,0 +1,116 @@
+"""Client IP and scheme behind proxies, on every backend, sync and async: ``X-Forwarded-For`` and
+``X-Forwarded-Proto`` count only when the peer is a trusted proxy, and the client is the first
+untrusted address walking the header from the right (a client can put anything on its left)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from app import make_service
+from harness import MATRIX, SERVED, _is_asgi, free_port, wait_for_port
+
+from utilmeta.core.server.service import _clear_service
+
+HERE = Path(__file__).resolve().parent
+TRUSTED = ("127.0.0.1", "10.0.0.0/8")
+FORGED = {"X-Forwarded-For": "198.51.100.1, 203.0.113.7, 10.0.0.2", "X-Forwarded-Proto": "https"}
+
+SCRIPT = """
+import sys
+sys.path.insert(0, {here!r})
+from app import make_service
+service = make_service({backend!r}, {style!r}, trusted_proxies={trusted!r}, port={port})
+app = service.application()
+if __name__ == "__main__":
+    service.run()
+"""
+
+
+def _get(app: Any, peer: str, headers: dict[str, str]) -> Any:
+    if _is_asgi(app):
+        import asyncio
+
+        async def one() -> httpx.Response:
+            transport = httpx.ASGITransport(app=app, client=(peer, 40000))
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+                return await client.get("/api/client", headers=headers)
+
+        return asyncio.run(one()).json()
+    with httpx.Client(transport=httpx.WSGITransport(app=app, remote_addr=peer), base_url="http://testserver") as c:
+        return c.get("/api/client", headers=headers).json()
+
+
+@contextlib.contextmanager
+def _served(backend: str, style: str, tmp: Path) -> Iterator[int]:
+    port = free_port()
+    (tmp / "server.py").write_text(
+        SCRIPT.format(here=str(HERE), backend=backend, style=style, trusted=TRUSTED, port=port)
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "server.py"],
+        cwd=tmp,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        wait_for_port(port, proc)
+        yield port
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        assert proc.stdout is not None
+        proc.stdout.close()
+
+
+def _from(port: int, local: str, headers: dict[str, str]) -> Any:
+    transport = httpx.HTTPTransport(local_address=local)
+    with httpx.Client(transport=transport, base_url=f"http://127.0.0.1:{port}", timeout=10, trust_env=False) as c:
+        deadline = time.monotonic() + 10
+        while True:  # a worker may still be coming up behind the listening socket
+            r = c.get("/api/client", headers=headers)
+            if r.status_code == 200 or time.monotonic() > deadline:
+                return r.json()
+            time.sleep(0.05)
+
+
+@pytest.mark.parametrize("backend, style", MATRIX, ids=[f"{b}-{s}" for b, s in MATRIX])
+def test_forwarded_headers_only_from_trusted_proxies(backend: str, style: str, tmp_path: Path) -> None:
+    if backend in SERVED:
+        with _served(backend, style, tmp_path) as port:
+            trusted = _from(port, "127.0.0.1", FORGED)
+            untrusted = _from(port, "127.0.0.3", FORGED)  # another loopback address, not a proxy
+            plain = _from(port, "127.0.0.1", {})
+        outsider = "127.0.0.3"
+    else:
+        app = make_service(backend, style, trusted_proxies=TRUSTED).application()
+        try:
+            trusted = _get(app, "127.0.0.1", FORGED)
+            untrusted = _get(app, "198.51.100.7", FORGED)
+            plain = _get(app, "127.0.0.1", {})
+        finally:
+            _clear_service()
+        outsider = "198.51.100.7"
+    # 10.0.0.2 is a trusted proxy too; 203.0.113.7 is the first address nobody trusted vouches for
+    assert trusted == {"ip": "203.0.113.7", "scheme": "https"}
+    assert untrusted == {"ip": outsider, "scheme": "http"}
+    assert plain == {"ip": "127.0.0.1", "scheme": "http"}

@@ -1,0 +1,104 @@
+"""``service.run()`` on every backend, sync and async, as a real process: it listens on the ``host``
+and ``port`` given (and nowhere else), prints one banner line, runs the startup hook once before
+serving, answers in production without tracebacks, and on SIGTERM stops gracefully, running the
+shutdown hook once."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import MATRIX, free_port
+
+HERE = Path(__file__).resolve().parent
+#: a loopback address other than 127.0.0.1: a server bound to the default host would not answer on it
+HOST = "127.0.0.2"
+#: exit status after SIGTERM: 0, or the signal itself — Uvicorn re-raises it once it has shut down
+GRACEFUL = (0, -signal.SIGTERM)
+
+SCRIPT = """
+import sys
+sys.path.insert(0, {here!r})
+from app import make_service
+service = make_service({backend!r}, {style!r}, production=True, host={host!r}, port={port})
+if {backend!r} == "django":  # production refuses to start without a secret key
+    from utilmeta.core.server.backends.django import DjangoSettings
+    service.use(DjangoSettings(secret_key="run-test-" + "k" * 50))
+app = service.application()
+if __name__ == "__main__":
+    service.run()
+"""
+
+
+def _listening(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def _marks(path: Path, kind: str) -> list[str]:
+    if not path.exists():
+        return []
+    return [pid for event, pid in (line.split() for line in path.read_text().splitlines()) if event == kind]
+
+
+@pytest.mark.parametrize("backend, style", MATRIX, ids=[f"{b}-{s}" for b, s in MATRIX])
+def test_run_honours_host_port_production_and_hooks(backend: str, style: str, tmp_path: Path) -> None:
+    port = free_port()
+    hooks = tmp_path / "hooks.txt"
+    (tmp_path / "server.py").write_text(
+        SCRIPT.format(here=str(HERE), backend=backend, style=style, host=HOST, port=port)
+    )
+    log = tmp_path / "server.out"
+    env = {**os.environ, "UTILMETA_TEST_HOOK_FILE": str(hooks), "PYTHONUNBUFFERED": "1"}
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "server.py"],
+            cwd=tmp_path,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while not _listening(HOST, port):
+                assert proc.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.05)
+            assert not _listening("127.0.0.1", port), f"listening beyond host={HOST}"
+            with httpx.Client(base_url=f"http://{HOST}:{port}", timeout=10, trust_env=False) as client:
+                hello = client.get("/api/hello")
+                assert (hello.status_code, hello.text) == (200, "world")
+                crash = client.get("/api/crash")
+                assert crash.status_code == 500
+                assert b"internal detail" not in crash.content and b"Traceback" not in crash.content
+            started = _marks(hooks, "start")
+            assert len(started) == 1, (started, log.read_text())  # one worker, one startup
+            os.killpg(proc.pid, signal.SIGTERM)
+            assert proc.wait(30) in GRACEFUL, log.read_text()
+        finally:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    output = log.read_text()
+    assert _marks(hooks, "stop") == started, output
+    banners = [line for line in output.splitlines() if line.startswith("UtilMeta service")]
+    mode = "async" if style == "async" or backend in ("starlette", "fastapi", "sanic", "tornado") else "sync"
+    assert len(banners) == 1, output
+    assert banners[0].startswith(f"UtilMeta service 'conformance' 1.0.0 on {backend} ")
+    assert banners[0].endswith(f"({mode}) at http://{HOST}:{port}/api"), banners[0]
