@@ -80,7 +80,7 @@ SERVER_SCRIPT = """
 import sys
 sys.path.insert(0, {here!r})
 from app import make_service
-service = make_service({backend!r}, {style!r}, production={production!r})
+service = make_service({backend!r}, {style!r}, production={production!r}, strict={strict!r})
 service.port = {port}
 app = service.application()
 if __name__ == "__main__":
@@ -90,13 +90,20 @@ if __name__ == "__main__":
 
 @contextlib.contextmanager
 def served(
-    backend: str, style: str, tmp: Path, production: bool = False, env: dict[str, str] | None = None
+    backend: str,
+    style: str,
+    tmp: Path,
+    production: bool = False,
+    env: dict[str, str] | None = None,
+    strict: bool = False,
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """Run the conformance service with ``service.run()`` in a subprocess; yield its base URL."""
     port = free_port()
     script = tmp / f"server_{backend}_{style}.py"
     script.write_text(
-        SERVER_SCRIPT.format(here=str(HERE), backend=backend, style=style, production=production, port=port)
+        SERVER_SCRIPT.format(
+            here=str(HERE), backend=backend, style=style, production=production, strict=strict, port=port
+        )
     )
     proc = subprocess.Popen(
         [sys.executable, str(script)],

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import sys
 import time
@@ -134,24 +135,32 @@ def _installed(backend: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-@pytest.fixture(scope="module", params=MATRIX, ids=[f"{b}-{s}" for b, s in MATRIX])
-def backend(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+@contextlib.contextmanager
+def _client(
+    name: str, style: str, tmp: pytest.TempPathFactory, production: bool = False, strict: bool = False
 ) -> Iterator[tuple[str, str, Client]]:
-    name, style = request.param
     if not _installed(name):
         pytest.fail(f"{name} is not installed: scripts/install installs every backend")
     if name in SERVED:
-        with served(name, style, tmp_path_factory.mktemp(f"{name}-{style}")) as (url, _proc):
+        folder = tmp.mktemp(f"{name}-{style}")
+        with served(name, style, folder, production=production, strict=strict) as (url, _proc):
             client = Client(base_url=url)
             yield name, style, client
             client.close()
     else:
-        service = make_service(name, style)
+        service = make_service(name, style, production=production, strict=strict)
         client = Client(service.application())
         yield name, style, client
         client.close()
     _clear_service()
+
+
+@pytest.fixture(scope="module", params=MATRIX, ids=[f"{b}-{s}" for b, s in MATRIX])
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str, Client]]:
+    with _client(*request.param, tmp_path_factory) as served_backend:
+        yield served_backend
 
 
 @pytest.fixture(scope="module")
@@ -171,6 +180,52 @@ def test_same_answer_as_the_core(backend, references, case):
     got = client.send(method, url, **sent)
     want = _reference_answer(references[style], method, url, sent)
     compare(case, got, want)
+
+
+#: cases whose answer changes in production (no exception details) or with ``strict_root_route``
+STRICT_PRODUCTION_CASES = (
+    "text",
+    "no-prefix",
+    "not-found",
+    "server-error",
+    "not-implemented",
+    "json-malformed",
+    "template-error",
+)
+
+
+@pytest.fixture(scope="module", params=MATRIX, ids=[f"{b}-{s}" for b, s in MATRIX])
+def strict_production(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str, Client]]:
+    with _client(*request.param, tmp_path_factory, production=True, strict=True) as served_backend:
+        yield served_backend
+
+
+@pytest.fixture(scope="module")
+def strict_references() -> Iterator[dict[str, TestClient]]:
+    clients = {
+        style: TestClient(make_service("wsgi" if style == "sync" else "asgi", style, production=True, strict=True))
+        for style in ("sync", "async")
+    }
+    yield clients
+    for client in clients.values():
+        client.close()
+
+
+@pytest.mark.parametrize("case", STRICT_PRODUCTION_CASES)
+def test_strict_root_route_and_production_errors(strict_production, strict_references, case):
+    name, style, client = strict_production
+    method, url, kwargs = CASES[case]
+    sent = {**kwargs, "headers": {**kwargs.get("headers", {}), "X-Request-ID": "strict-" + case}}
+    got = client.send(method, url, **sent)
+    want = _reference_answer(strict_references[style], method, url, sent)
+    compare(case, got, want)
+    if case == "no-prefix":
+        assert got.status == 404, "strict_root_route: /hello must not reach /api/hello"
+    if case == "server-error":
+        assert got.status == 500
+        assert b"internal detail" not in got.body and b"Traceback" not in got.body
 
 
 def test_sync_endpoints_never_block_the_loop(backend):
