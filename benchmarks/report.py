@@ -70,6 +70,11 @@ class CallsResult:
             "calls_per_s": self.calls_per_s,
         }
 
+    @property
+    def imported(self) -> float | None:
+        """The fastest import: other processes can only slow a fresh process down."""
+        return min(self.import_ms) if self.import_ms else None
+
 
 def _num(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f}"
@@ -163,9 +168,8 @@ def calls_tables(results: list[CallsResult], markdown: bool) -> str:
             notes.append(f"{r.app.key}: {r.error}")
             body.append([r.app.key, r.app.interface, *(["—"] * len(KEYS)), "—", f"n/a ({len(notes)})"])
             continue
-        imported = statistics.median(r.import_ms) if r.import_ms else None
         cells = [_num(r.calls_per_s.get(k)) for k in KEYS]
-        body.append([r.app.key, r.app.interface, *cells, _num(imported), _mib(r.rss_kib)])
+        body.append([r.app.key, r.app.interface, *cells, _num(r.imported), _mib(r.rss_kib)])
     out = [table(headers, body, markdown)]
     if notes:
         out.append(_notes("unavailable", notes, markdown))
@@ -178,7 +182,10 @@ def calls_tables(results: list[CallsResult], markdown: bool) -> str:
             base = by_key.get(other)
             if base is not None:
                 cells = [_ratio(r.calls_per_s.get(k), base.calls_per_s.get(k)) for k in KEYS]
-                ratios.append([f"{r.app.key} ÷ {other}", APPS[other].interface, *cells])
+                ratios.append(
+                    [f"{r.app.key} ÷ {other}", APPS[other].interface, *cells, _ratio(r.imported, base.imported)]
+                )
     if ratios:
-        out.append(table(["ratio", "interface", *(TITLES[k] for k in KEYS)], ratios, markdown))
+        headers = ["ratio", "interface", *(TITLES[k] for k in KEYS), "import ms (lower is better)"]
+        out.append(table(headers, ratios, markdown))
     return "\n\n".join(out)

@@ -2,12 +2,43 @@
 
 ``service.use(...)`` takes any :class:`Config`; :class:`Env` is read on its own, usually in a
 ``config/env.py`` module, and its values are passed to the configs that need them.
+
+Each name is imported when first asked for (``from utilmeta.conf import Env``): a service that
+uses no ``Env`` never loads the file readers behind it.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from utilmeta.conf.base import Config
-from utilmeta.conf.env import Env, EnvError
-from utilmeta.conf.logging import Logging
-from utilmeta.conf.preference import Preference
-from utilmeta.conf.time import Time
+
+if TYPE_CHECKING:
+    from utilmeta.conf.env import Env, EnvError
+    from utilmeta.conf.logging import Logging
+    from utilmeta.conf.preference import Preference
+    from utilmeta.conf.time import Time
 
 __all__ = ["Config", "Env", "EnvError", "Logging", "Preference", "Time"]
+
+_LAZY = {
+    "Env": "utilmeta.conf.env",
+    "EnvError": "utilmeta.conf.env",
+    "Logging": "utilmeta.conf.logging",
+    "Preference": "utilmeta.conf.preference",
+    "Time": "utilmeta.conf.time",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'utilmeta.conf' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 from datetime import date, datetime, time, tzinfo
-from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import TYPE_CHECKING, Any
 
 from utilmeta.conf._lookup import current_config
 from utilmeta.conf.base import Config
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 __all__ = ["Time"]
 
@@ -182,6 +183,8 @@ def _load_zone(name: str | None) -> ZoneInfo | None:
         return None
     if not isinstance(name, str) or not name:
         raise TypeError(f"Time(time_zone=...) must be a time zone name or None, got {name!r}")
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # only for a named zone
+
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -193,6 +196,9 @@ def _load_zone(name: str | None) -> ZoneInfo | None:
 
 def _local_zone_name() -> str:
     """Best-effort IANA name of the machine's zone: $TZ, /etc/timezone, /etc/localtime, else UTC."""
+    from pathlib import Path
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     candidates = [os.environ.get("TZ", "").lstrip(":")]
     try:
         candidates.append(Path("/etc/timezone").read_text(encoding="utf-8").strip())

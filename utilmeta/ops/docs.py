@@ -16,14 +16,11 @@ turns it on. The endpoints are private: they are not in the document they serve.
 
 from __future__ import annotations
 
-import html
-import importlib.util
-import json
 import logging
 import threading
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
+
+import msgspec
 
 from utilmeta.conf.base import Config
 from utilmeta.core import api, request
@@ -33,7 +30,12 @@ from utilmeta.core.response import Response
 from utilmeta.utils.exceptions import NotFound
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from utilmeta.core.server.service import UtilMeta
+
+# html, json, pathlib and importlib.util are imported where the page is built: a service with
+# the docs off (production) never loads them
 
 __all__ = ["Docs", "docs_mounts", "find_assets", "UIAssets"]
 
@@ -85,17 +87,19 @@ _INIT_JS = """(function () {
 """
 
 
-@dataclass
-class UIAssets:
+class UIAssets(msgspec.Struct):
     """A UI's files found in an installed package."""
 
     ui: str
     package: str
     folder: Path
-    files: dict[str, Path] = field(default_factory=dict)
+    files: dict[str, Path] = msgspec.field(default_factory=dict)
 
 
 def _package_dir(name: str) -> Path | None:
+    import importlib.util
+    from pathlib import Path
+
     try:
         spec = importlib.util.find_spec(name)
     except (ImportError, ValueError):
@@ -185,6 +189,9 @@ class _Cache:
 
 
 def _page(title: str, ui: str, spec_url: str, assets_url: str, assets: UIAssets | None) -> tuple[int, str]:
+    import html
+    import json
+
     esc = html.escape
     if assets is None:
         body = f"<h1>{esc(title)}</h1><p>{esc(install_hint(ui))}.</p><p><a href='{esc(spec_url)}'>openapi.json</a></p>"

@@ -6,8 +6,9 @@ from __future__ import annotations
 import inspect
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, get_type_hints
+
+import msgspec
 
 from utilmeta.core.api.decorators import (
     ENDPOINT_ATTR,
@@ -33,8 +34,7 @@ def join_route(*parts: str) -> str:
     return "/" + path
 
 
-@dataclass
-class Endpoint:
+class Endpoint(msgspec.Struct):
     """One declared endpoint, compiled."""
 
     owner: type[API]
@@ -61,8 +61,7 @@ class Endpoint:
         return Parser(self.func, full_route, where=self.where, localns=self.parser.localns)
 
 
-@dataclass
-class Hook:
+class Hook(msgspec.Struct):
     owner: type[API]
     func: Callable[..., Any]
     info: HookInfo
@@ -75,8 +74,7 @@ class Hook:
         return f"{self.owner.__qualname__}.{self.func.__name__}"
 
 
-@dataclass
-class SubAPI:
+class SubAPI(msgspec.Struct):
     attr: str
     route: str
     api: type[API]

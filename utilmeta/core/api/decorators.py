@@ -4,8 +4,9 @@ the API class compiles it when it is created."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
+
+import msgspec
 
 __all__ = [
     "HTTP_METHODS",
@@ -31,17 +32,16 @@ ENDPOINT_ATTR = "__utilmeta_endpoint__"
 HOOK_ATTR = "__utilmeta_hook__"
 
 
-@dataclass
-class EndpointInfo:
+class EndpointInfo(msgspec.Struct):
     method: str
     route: str | None = None
     summary: str | None = None
     description: str | None = None
-    tags: list[str] = field(default_factory=list)
+    tags: list[str] = msgspec.field(default_factory=list)
     deprecated: bool = False
     private: bool = False
     operation_id: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class _MethodDecorator:
@@ -141,8 +141,7 @@ def route(path: str, **kwargs: Any) -> Any:
     return RouteInfo(path, **kwargs)
 
 
-@dataclass
-class HookInfo:
+class HookInfo(msgspec.Struct):
     kind: str  # 'before' | 'after' | 'handle'
     targets: tuple[Any, ...]
     errors: tuple[type[BaseException], ...] = ()

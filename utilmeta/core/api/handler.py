@@ -10,8 +10,9 @@ import contextvars
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
+
+import msgspec
 
 from utilmeta.core.api.base import API, Endpoint, Hook
 from utilmeta.core.request import Request
@@ -54,8 +55,7 @@ async def run_in_thread(func: Callable[..., R], *args: Any) -> R:
     return await loop.run_in_executor(_get_executor(), ctx.run, func, *args)
 
 
-@dataclass(frozen=True)
-class BuildContext:
+class BuildContext(msgspec.Struct, frozen=True):
     limits: Limits
     encode: Callable[[Any], bytes]
     debug: bool
@@ -63,8 +63,7 @@ class BuildContext:
     strict_response: bool = False
 
 
-@dataclass
-class Level:
+class Level(msgspec.Struct):
     """One API class on the way from the root to the endpoint, and the attribute leading on."""
 
     api: type[API]

@@ -11,8 +11,9 @@ import itertools
 import os
 import re
 from collections.abc import Callable, Container, Iterable
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from utilmeta.core.api.base import API, SubAPI, join_route
 from utilmeta.core.api.handler import BuildContext, Handler, Level
@@ -56,13 +57,12 @@ class TrustedProxies:
         return found
 
 
-@dataclass
-class RouteEntry:
+class RouteEntry(msgspec.Struct):
     template: str
     regex: re.Pattern[str] | None
-    methods: dict[str, Handler] = field(default_factory=dict)
+    methods: dict[str, Handler] = msgspec.field(default_factory=dict)
     allow: str = ""
-    allow_list: list[str] = field(default_factory=list)
+    allow_list: list[str] = msgspec.field(default_factory=list)
     cors: CORS | None = None
     #: served only under the root route, even when ``strict_root_route`` is off (the docs)
     prefixed_only: bool = False

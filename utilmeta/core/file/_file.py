@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import weakref
-from pathlib import Path
 from types import TracebackType
-from typing import IO, BinaryIO
+from typing import IO, TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:
+    import tempfile
+    from pathlib import Path
 
 __all__ = ["File", "MEMORY_LIMIT"]
 
@@ -18,6 +19,8 @@ MEMORY_LIMIT = 1024 * 1024
 
 def spool() -> tempfile.SpooledTemporaryFile[bytes]:
     """A fresh buffer for upload content (in memory until it passes ``MEMORY_LIMIT``)."""
+    import tempfile  # with what it loads (random, shutil, ...), only once a file is uploaded
+
     return tempfile.SpooledTemporaryFile(max_size=MEMORY_LIMIT, mode="w+b")
 
 
@@ -118,6 +121,9 @@ class File:
 
         The read position is kept, so saving does not disturb a reader of the same File.
         """
+        import shutil
+        from pathlib import Path
+
         target = Path(path)
         position = self._file.tell()
         self._file.seek(0)

@@ -12,7 +12,6 @@ import enum
 import inspect
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import msgspec
@@ -47,8 +46,7 @@ _FORM = "application/x-www-form-urlencoded"
 _MULTIPART = "multipart/form-data"
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(msgspec.Struct, frozen=True):
     max_body_size: int = 10 * 1024 * 1024
     json_max_depth: int = 64
     multipart_max_parts: int = 1000
@@ -105,8 +103,7 @@ def _constrain(tp: Any, constraints: dict[str, Any]) -> Any:
     return Annotated[tp, msgspec.Meta(**constraints)]
 
 
-@dataclass
-class Field:
+class Field(msgspec.Struct):
     name: str
     wire: str
     type: Any

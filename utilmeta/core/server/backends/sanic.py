@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from sanic import Sanic
+from sanic.compat import Header
 from sanic.exceptions import PayloadTooLarge, SanicException
 from sanic.response import HTTPResponse
 
@@ -48,6 +49,16 @@ class _CoreResponse(HTTPResponse):
     response without one (a 200 with no body), and in debug mode an empty ``alt-svc``."""
 
     __slots__ = ()
+
+    def __init__(self, body: bytes, status: int, headers: list[tuple[str, str]]):
+        # HTTPResponse.__init__ builds a Header twice (its own and BaseHTTPResponse's): one is enough
+        self.asgi = False
+        self.body = body
+        self.content_type = None
+        self.stream = None
+        self.status = status
+        self.headers = Header(headers)
+        self._cookies = None
 
     @property
     def processed_headers(self) -> Any:
@@ -106,6 +117,19 @@ def _core_request(request: Any) -> Request:
     if "%" in path:
         path = unquote(path)
     stream = request.stream
+    conn = request.conn_info
+    if stream is None or not stream.request_body:  # no body to come: nothing to read later
+        return Request(
+            request.method,
+            path,
+            request.query_string,
+            headers,
+            body=b"",
+            client_addr=conn.client_ip if conn else "",
+            scheme="https" if conn and conn.ssl else "http",
+            server_host=conn.server if conn else "",
+            native=request,
+        )
 
     async def areader(limit: int) -> bytes:
         chunks = []
@@ -125,7 +149,6 @@ def _core_request(request: Any) -> Request:
             raise BadRequest(str(e)) from None
         return b"".join(chunks)
 
-    conn = request.conn_info
     return Request(
         request.method,
         path,
@@ -164,7 +187,7 @@ def _make_handler(router: Router, limit: int) -> Any:
         status = response.status
         # with a Content-Length: Sanic's ASGI mode sends none of its own
         headers = response.header_items(content_length=status not in _NO_BODY)
-        return _CoreResponse(response.body or b"", status, headers)  # type: ignore[arg-type]
+        return _CoreResponse(response.body or b"", status, headers)
 
     return utilmeta_handler
 

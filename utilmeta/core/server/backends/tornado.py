@@ -400,6 +400,8 @@ def _below(app: Callable[..., Any], prefix: str) -> Callable[..., Any]:
 
 
 def _mount_rules(mounts: Iterable[tuple[Any, str]]) -> list[Rule]:
+    if not mounts:
+        return []
     from tornado.wsgi import WSGIContainer
 
     executor = _CoreExecutor()
