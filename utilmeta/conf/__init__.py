@@ -9,10 +9,10 @@ uses no ``Env`` never loads the file readers behind it.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from utilmeta.conf.base import Config
+from utilmeta.utils.lazy import lazy_names
 
 if TYPE_CHECKING:
     from utilmeta.conf.env import Env, EnvError
@@ -31,14 +31,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'utilmeta.conf' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_names("utilmeta.conf", globals(), _LAZY)

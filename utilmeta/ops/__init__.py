@@ -7,8 +7,9 @@ imported when first asked for: a service in production loads none of the documen
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from utilmeta.utils.lazy import lazy_names
 
 if TYPE_CHECKING:
     from utilmeta.ops.docs import Docs
@@ -19,14 +20,4 @@ __all__ = ["Docs", "generate", "render"]
 _LAZY = {"Docs": "utilmeta.ops.docs", "generate": "utilmeta.ops.openapi", "render": "utilmeta.ops.openapi"}
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'utilmeta.ops' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_names("utilmeta.ops", globals(), _LAZY)

@@ -22,7 +22,7 @@ from utilmeta.utils.exceptions import BadRequest, RequestEntityTooLarge
 if TYPE_CHECKING:
     from utilmeta.core.file import File
 
-__all__ = ["Request", "Headers", "HeaderSource", "BodyReader", "AsyncBodyReader"]
+__all__ = ["Request", "Headers", "HeaderSource", "fold", "BodyReader", "AsyncBodyReader"]
 
 _LOOPBACK = frozenset(("127.0.0.1", "::1"))
 
@@ -57,6 +57,15 @@ class Headers(dict[str, str]):
             else:
                 dict.__setitem__(headers, name, value)
         return headers
+
+
+def fold(name: str, values: list[str]) -> str | None:
+    """One header's repeated values as :class:`Headers` holds them (``name`` lower-case)."""
+    if not values:
+        return None
+    if len(values) == 1:
+        return str(values[0])
+    return ("; " if name == "cookie" else ", ").join(values)
 
 
 class HeaderSource:

@@ -44,16 +44,7 @@ class ASGIHeaders(HeaderSource):
         return found
 
     def build(self) -> Headers:
-        headers = Headers()
-        for raw_name, raw_value in self.pairs:
-            name = raw_name.decode("latin-1")
-            value = raw_value.decode("latin-1")
-            if name in headers:
-                sep = "; " if name == "cookie" else ", "
-                dict.__setitem__(headers, name, dict.__getitem__(headers, name) + sep + value)
-            else:
-                dict.__setitem__(headers, name, value)
-        return headers
+        return Headers.from_pairs((name.decode("latin-1"), value.decode("latin-1")) for name, value in self.pairs)
 
 
 def request_from_scope(scope: Scope, receive: Receive, native: Any = None) -> Request:

@@ -23,7 +23,7 @@ from sanic.exceptions import PayloadTooLarge, SanicException
 from sanic.response import HTTPResponse
 
 from utilmeta.core.request import Request
-from utilmeta.core.request.request import Headers, HeaderSource
+from utilmeta.core.request.request import Headers, HeaderSource, fold
 from utilmeta.core.server.backends.base import ServerAdaptor
 from utilmeta.utils.exceptions import BadRequest, RequestEntityTooLarge, SetupError
 
@@ -92,23 +92,11 @@ class _SanicHeaders(HeaderSource):
         self.native = native
 
     def get(self, name: str) -> str | None:
-        values = self.native.getall(name, None)
-        if not values:
-            return None
-        if len(values) == 1:
-            return str(values[0])
-        return ("; " if name == "cookie" else ", ").join(values)
+        return fold(name, self.native.getall(name, None))
 
     def build(self) -> Headers:
-        headers = Headers()
-        for key, value in self.native.items():
-            name = str(key)  # a plain str (multidict's istr is no dict key to msgspec); lower-cased by Sanic
-            if name in headers:
-                sep = "; " if name == "cookie" else ", "
-                dict.__setitem__(headers, name, dict.__getitem__(headers, name) + sep + value)
-            else:
-                dict.__setitem__(headers, name, value)
-        return headers
+        # plain str names: multidict's istr is no dict key to msgspec
+        return Headers.from_pairs((str(key), value) for key, value in self.native.items())
 
 
 def _core_request(request: Any) -> Request:

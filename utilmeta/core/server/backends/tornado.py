@@ -50,7 +50,7 @@ from tornado.web import Application, FallbackHandler, RequestHandler, stream_req
 
 from utilmeta.core.api.router import Router
 from utilmeta.core.request import Request
-from utilmeta.core.request.request import Headers, HeaderSource
+from utilmeta.core.request.request import Headers, HeaderSource, fold
 from utilmeta.core.response import Response
 from utilmeta.core.server.backends.base import ServerAdaptor
 from utilmeta.utils.exceptions import SetupError
@@ -126,23 +126,10 @@ class _TornadoHeaders(HeaderSource):
         self.native = native
 
     def get(self, name: str) -> str | None:
-        values = self.native.get_list(name)
-        if not values:
-            return None
-        if len(values) == 1:
-            return str(values[0])
-        return ("; " if name == "cookie" else ", ").join(values)
+        return fold(name, self.native.get_list(name))
 
     def build(self) -> Headers:
-        headers = Headers()
-        for name, value in self.native.get_all():
-            name = name.lower()
-            if name in headers:
-                sep = "; " if name == "cookie" else ", "
-                dict.__setitem__(headers, name, dict.__getitem__(headers, name) + sep + value)
-            else:
-                dict.__setitem__(headers, name, value)
-        return headers
+        return Headers.from_pairs(self.native.get_all())
 
 
 def _core_request(req: HTTPServerRequest, parts: list[bytes] | None) -> Request:
