@@ -21,19 +21,9 @@ import pytest
 from utilmeta.core.server.service import _clear_service
 from utilmeta.ops import generate, render
 
+from .apis import REACH as BACKENDS
 from .apis import application, make_service, running
 
-#: backend -> how its app is reached: 'asgi' / 'wsgi' in-process, 'server' a real one
-BACKENDS = {
-    "asgi": "asgi",
-    "wsgi": "wsgi",
-    "django": "wsgi",
-    "flask": "wsgi",
-    "starlette": "asgi",
-    "fastapi": "asgi",
-    "sanic": "asgi",
-    "tornado": "server",
-}
 PATH = "/api/openapi.json"
 SERVERS = re.compile(rb'"servers":\[[^\]]*\],')
 

@@ -22,20 +22,10 @@ schemathesis = pytest.importorskip("schemathesis")
 
 from schemathesis.engine import events, from_schema  # noqa: E402
 
-from .apis import application, running  # noqa: E402
+from .apis import REACH, application, running  # noqa: E402
 
 #: backend name -> how schemathesis reaches it: 'asgi' / 'wsgi' (in-process) or 'server' (a real one)
-BACKENDS = {
-    "asgi": "asgi",
-    "wsgi": "wsgi",
-    "asgi-server": "server",
-    "django": "wsgi",
-    "flask": "wsgi",
-    "starlette": "asgi",
-    "fastapi": "asgi",
-    "sanic": "asgi",
-    "tornado": "server",
-}
+BACKENDS = {**REACH, "asgi-server": "server"}
 
 CONFIG = {
     "seed": 7,
