@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -16,6 +15,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from netutil import listening
 
 from utilmeta import UtilMeta
 from utilmeta.core.orm import Database, DatabaseConnections
@@ -206,14 +206,6 @@ def test_django_models_on_a_flask_service(tmp_path: Path) -> None:
     assert (tmp_path / "notes.sqlite3").is_file()
 
 
-def _reachable(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 def _postgres() -> dict[str, Any]:
     url = urlsplit(POSTGRES_URL)
     target: dict[str, Any] = {
@@ -226,7 +218,7 @@ def _postgres() -> dict[str, Any]:
     problem = None
     if find_spec("psycopg") is None and find_spec("psycopg2") is None:
         problem = "no PostgreSQL driver installed (pip install 'psycopg[binary]')"
-    elif not _reachable(target["host"], target["port"]):
+    elif not listening(target["host"], target["port"]):
         problem = f"no PostgreSQL reachable at {target['host']}:{target['port']} (UTILMETA_TEST_POSTGRES)"
     if problem:
         if os.environ.get("CI", "").lower() == "true":

@@ -7,7 +7,6 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +20,8 @@ import httpx
 import pytest
 
 sanic = pytest.importorskip("sanic")
+
+from netutil import free_port  # noqa: E402
 
 from utilmeta import UtilMeta  # noqa: E402
 from utilmeta.conf import Preference  # noqa: E402
@@ -371,12 +372,6 @@ app = service.application()
 if __name__ == "__main__":
     service.run(**RUN_KWARGS)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Server:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -21,6 +20,7 @@ from typing import Annotated, Any, ClassVar
 
 import httpx
 import pytest
+from netutil import free_port, wait_for_port
 
 from utilmeta import UtilMeta
 from utilmeta.conf import Preference
@@ -89,12 +89,6 @@ class RootAPI(SyncRootAPI):
 MiB = 1024 * 1024
 #: the Set-Cookie headers of RootAPI.html, one header each
 COOKIES = ["a=1; Path=/; SameSite=lax", "b=2; HttpOnly; Path=/; SameSite=lax"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @asynccontextmanager
@@ -439,19 +433,6 @@ app = service.application()
 if __name__ == "__main__":
     service.run({run_args})
 """
-
-
-def wait_for_port(port: int, proc: subprocess.Popen, deadline: float = 20.0) -> None:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited early: {proc.communicate()}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError(f"nothing listening on port {port} after {deadline}s")
 
 
 def wait_for(condition: Callable[[], bool], deadline: float = 10.0) -> None:

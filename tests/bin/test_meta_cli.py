@@ -23,6 +23,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from netutil import free_port
 
 from utilmeta.bin.meta import main
 
@@ -107,12 +108,6 @@ def need(available: bool, reason: str) -> None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{reason} (required under CI)")
         pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_answer(url: str, timeout: float = 20) -> httpx.Response:

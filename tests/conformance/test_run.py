@@ -8,10 +8,8 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -19,7 +17,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import MATRIX, free_port
+from harness import MATRIX
+from netutil import free_port, listening, wait_for_port
 
 HERE = Path(__file__).resolve().parent
 #: a loopback address other than 127.0.0.1: a server bound to the default host would not answer on it
@@ -39,14 +38,6 @@ app = service.application()
 if __name__ == "__main__":
     service.run()
 """
-
-
-def _listening(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.2):
-            return True
-    except OSError:
-        return False
 
 
 def _marks(path: Path, kind: str) -> list[str]:
@@ -74,12 +65,8 @@ def test_run_honours_host_port_production_and_hooks(backend: str, style: str, tm
             start_new_session=True,
         )
         try:
-            deadline = time.monotonic() + 60
-            while not _listening(HOST, port):
-                assert proc.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.05)
-            assert not _listening("127.0.0.1", port), f"listening beyond host={HOST}"
+            wait_for_port(port, proc, 60, host=HOST, output=log.read_text)
+            assert not listening("127.0.0.1", port), f"listening beyond host={HOST}"
             with httpx.Client(base_url=f"http://{HOST}:{port}", timeout=10, trust_env=False) as client:
                 hello = client.get("/api/hello")
                 assert (hello.status_code, hello.text) == (200, "world")

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from netutil import free_port
 
 BIN = Path(sys.executable).parent
 NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx")
@@ -56,12 +57,6 @@ def require_executable(name: str, package: str) -> Path:
     require(found is not None, f"{name} is not installed in this environment (pip install {package})")
     assert found is not None
     return found
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 def free_ports(count: int, host: str = "127.0.0.1") -> int:

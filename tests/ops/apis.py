@@ -155,6 +155,8 @@ def application(backend: str) -> Any:
 
 
 def free_port() -> int:
+    # not netutil's: this module is also the service module of the server subprocesses, where
+    # only its own folder is on sys.path
     import socket
 
     with socket.socket() as s:

@@ -43,6 +43,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from netutil import free_port, listening, wait_for_port
 from seed_blocks import Block, extract_file
 
 HERE = Path(__file__).resolve().parent
@@ -142,12 +143,6 @@ def test_the_extractor_splits_touching_samples() -> None:
 # -- how samples are run ----------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def fill(text: str, *, port: int | None = None, root: Path | None = None) -> str:
     """Fill what the seed leaves to the reader: the port (8000, or none given) and ``/path/to``."""
     if root is not None:
@@ -225,16 +220,7 @@ class Proc:
         return self.log_path.read_text()
 
     def wait_port(self, port: int, deadline: float = 60.0) -> None:
-        end = time.monotonic() + deadline
-        while time.monotonic() < end:
-            if self.popen.poll() is not None:
-                raise AssertionError(f"exited with {self.popen.returncode} before listening:\n{self.output}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError(f"nothing listened on {port} within {deadline}s:\n{self.output}")
+        wait_for_port(port, self.popen, deadline, output=lambda: self.output)
 
     def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 30.0) -> int:
         with contextlib.suppress(ProcessLookupError):
@@ -680,19 +666,11 @@ def _unreachable(problem: str) -> None:
     pytest.skip(problem)
 
 
-def _reachable(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 @exercises("database-postgresql", "env-sys")
 def test_postgresql_connection_from_the_environment(tmp_path: Path) -> None:
     url = urlsplit(POSTGRES_URL)
     host, port = url.hostname or "127.0.0.1", url.port or 5432
-    if not _reachable(host, port):
+    if not listening(host, port):
         _unreachable(f"no PostgreSQL reachable at {host}:{port} (UTILMETA_TEST_POSTGRES)")
     psycopg = pytest.importorskip("psycopg")
     user, password = unquote(url.username or "postgres"), unquote(url.password or "")
@@ -733,7 +711,7 @@ def test_redis_and_fallback_caches_sync_and_async(tmp_path: Path) -> None:
     pytest.importorskip("redis")
     url = urlsplit(REDIS_URL)
     host, port = url.hostname or "127.0.0.1", url.port or 6379
-    if not _reachable(host, port):
+    if not listening(host, port):
         _unreachable(f"no Redis reachable at {host}:{port} (UTILMETA_TEST_REDIS)")
     if host != "127.0.0.1" or url.username:
         pytest.skip("the seed's RedisCache names no host and no user: it needs Redis on 127.0.0.1")

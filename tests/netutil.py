@@ -1,0 +1,61 @@
+"""Loopback helpers the tests share: a free port, whether something listens, and waiting for a
+server process to listen (failing with its output when it exits first).
+
+``tests/`` is on ``sys.path`` (pytest puts the root conftest's folder there), so any test module
+can ``from netutil import free_port``.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+
+__all__ = ["free_port", "listening", "wait_for_port"]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on now (the OS picks it; never a fixed one)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def listening(host: str, port: int, timeout: float = 0.2) -> bool:
+    """Whether a TCP connection to ``host:port`` is accepted."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _output_of(proc: subprocess.Popen) -> str:
+    stream = proc.stdout
+    if stream is None:
+        return ""
+    data = stream.read()
+    return data.decode(errors="replace") if isinstance(data, bytes) else data
+
+
+def wait_for_port(
+    port: int,
+    proc: subprocess.Popen,
+    deadline: float = 20.0,
+    *,
+    host: str = "127.0.0.1",
+    output: Callable[[], str] | None = None,
+) -> None:
+    """Poll until ``host:port`` accepts connections; fail (with the process's output, read by
+    ``output`` or from its stdout pipe) if ``proc`` exits first or ``deadline`` seconds pass."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            text = output() if output is not None else _output_of(proc)
+            raise AssertionError(f"the server exited with {proc.returncode} before listening on {port}:\n{text}")
+        if listening(host, port):
+            return
+        time.sleep(0.05)
+    text = output() if output is not None else ""
+    raise AssertionError(f"nothing listened on {host}:{port} within {deadline}s\n{text}".rstrip())
