@@ -7,6 +7,7 @@ import asyncio
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -368,6 +369,7 @@ async def stopped():
 
 
 app = service.application()
+EXTRA
 
 if __name__ == "__main__":
     service.run(**RUN_KWARGS)
@@ -375,13 +377,13 @@ if __name__ == "__main__":
 
 
 class Server:
-    def __init__(self, tmp: Path, run_kwargs: str = "{}"):
+    def __init__(self, tmp: Path, run_kwargs: str = "{}", extra: str = ""):
         self.port = free_port()
         self.marks = tmp / "marks"
         self.marks.mkdir()
         self.out = tmp / "out.txt"
         script = tmp / "server.py"
-        script.write_text(SERVICE_FILE.replace("RUN_KWARGS", run_kwargs))
+        script.write_text(SERVICE_FILE.replace("RUN_KWARGS", run_kwargs).replace("EXTRA", extra))
         env = {**os.environ, "PORT": str(self.port), "MARKS": str(self.marks), "PYTHONUNBUFFERED": "1"}
         with open(self.out, "wb") as out:
             self.proc = subprocess.Popen(
@@ -460,6 +462,132 @@ def test_real_server_requests(server: Server):
         assert c.get("/api/hello").status_code == 200  # the connection is still usable
         assert c.get("/api/ip", headers={"x-forwarded-for": "203.0.113.7"}).text == "203.0.113.7"
         assert c.get("/api/ip").text == "127.0.0.1"
+
+
+class Wire:
+    """One raw HTTP/1.1 connection, to see what httpx hides: pipelining, 100-continue, what
+    is left of an unread body, the connection header."""
+
+    def __init__(self, port: int):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.file = self.sock.makefile("rb")
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def response(self, head: bool = False) -> tuple[int, dict[str, str], bytes]:
+        status = int(self.file.readline().split()[1])
+        headers = {}
+        while (line := self.file.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            assert name.lower() not in headers, f"{name} twice"
+            headers[name.lower()] = value.strip()
+        size = 0 if head or status in (100, 204, 304) else int(headers["content-length"])
+        return status, headers, self.file.read(size)
+
+    def closed(self) -> bool:
+        return self.file.read(1) == b""
+
+    def close(self) -> None:
+        self.file.close()
+        self.sock.close()
+
+
+def test_real_server_on_the_wire(server: Server):
+    wire = Wire(server.port)
+    try:
+        get = b"GET /api/hello HTTP/1.1\r\nhost: x\r\n\r\n"
+        wire.send(get + b"HEAD /api/hello HTTP/1.1\r\nhost: x\r\n\r\n" + get)  # pipelined
+        status, headers, body = wire.response()
+        assert (status, body, headers["connection"], headers["content-length"]) == (200, b"world", "keep-alive", "5")
+        assert "alt-svc" not in headers
+        status, headers, body = wire.response(head=True)
+        assert status == 200 and headers["content-length"] == "5"
+        assert wire.response()[2] == b"world"  # no body was sent for the HEAD
+
+        wire.send(b"OPTIONS /api/hello HTTP/1.1\r\nhost: x\r\n\r\n")
+        status, headers, _ = wire.response()
+        assert status == 204 and "content-length" not in headers and headers["allow"] == "GET, HEAD, OPTIONS"
+
+        # a body the core never reads (405) does not leak into the next request
+        wire.send(b"POST /api/hello HTTP/1.1\r\nhost: x\r\ncontent-length: 11\r\n\r\nGET /x HTTP")
+        assert wire.response()[0] == 405
+        wire.send(get)
+        assert wire.response()[2] == b"world"
+
+        body = b'{"a":1}'
+        wire.send(
+            b"POST /api/echo HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+            b"expect: 100-continue\r\ncontent-length: %d\r\n\r\n" % len(body)
+        )
+        assert wire.response()[0] == 100  # sent only once the core reads the body
+        wire.send(body)
+        status, headers, echoed = wire.response()
+        assert status == 200 and echoed == body
+
+        wire.send(b"GET /api/hello HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        status, headers, body = wire.response()
+        assert (status, body, headers["connection"]) == (200, b"world", "close")
+        assert wire.closed()
+    finally:
+        wire.close()
+
+
+EXTENDED = """
+@app.on_response
+async def tag(request, response):
+    response.headers["x-tag"] = "sanic"
+
+
+@app.get("/native")
+async def native(request):
+    from sanic.response import text
+
+    return text("native")
+"""
+
+
+def test_real_server_keeps_what_the_user_adds_to_its_app(tmp_path: Path):
+    # the adaptor's app with a middleware and a route of the user's: Sanic's own request path
+    server = Server(tmp_path, extra=EXTENDED)
+    try:
+        server.wait_ready()
+        with httpx.Client(base_url=server.url) as c:
+            r = c.get("/api/hello")
+            assert r.text == "world" and r.headers["x-tag"] == "sanic"
+            r = c.get("/native")
+            assert r.text == "native" and r.headers["x-tag"] == "sanic"
+            assert c.post("/api/echo", json={"a": 1}).json() == {"a": 1}
+    finally:
+        server.stop()
+
+
+def test_direct_path_only_for_a_plain_app():
+    from utilmeta.core.server.backends.sanic import _App, _plain
+
+    def fresh() -> tuple[Any, Any]:
+        _clear_service()
+        service = UtilMeta(__name__, backend="sanic", name="plain", api=RootAPI, route="/api")
+        app = service.application()
+        assert isinstance(app, _App)
+        return app, app.router.routes[0].handler
+
+    app, handler = fresh()
+    assert _plain(app, handler)
+    app.add_route(lambda request: None, "/mine", name="mine")
+    assert not _plain(app, handler)
+
+    app, handler = fresh()
+    app.register_middleware(lambda request: None, "request")
+    assert not _plain(app, handler)
+
+    app, handler = fresh()
+    app.add_signal(lambda **kw: None, "http.lifecycle.request")
+    assert not _plain(app, handler)
+
+    app, handler = fresh()
+    app.config.ACCESS_LOG = True
+    assert not _plain(app, handler)
 
 
 def test_real_server_lifecycle(tmp_path: Path):

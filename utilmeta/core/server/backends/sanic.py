@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import Iterable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -20,6 +21,8 @@ from urllib.parse import unquote
 from sanic import Sanic
 from sanic.compat import Header
 from sanic.exceptions import PayloadTooLarge, SanicException
+from sanic.headers import format_http1_response
+from sanic.http import Http, Stage
 from sanic.response import HTTPResponse
 
 from utilmeta.core.request import Request
@@ -62,18 +65,12 @@ class _CoreResponse(HTTPResponse):
 
     @property
     def processed_headers(self) -> Any:
-        names = _NAMES
-        out = []
-        for name, value in self.headers.items():
-            if value == "" and name == "alt-svc":
-                continue
-            key = names.get(name)
-            if key is None:
-                key = _clean(name).encode("ascii")
-                if len(names) < 512:  # names come from code; the bound only guards against misuse
-                    names[name] = key
-            out.append((key, _clean(value if isinstance(value, str) else f"{value}").encode(errors="surrogateescape")))
-        return out
+        # Sanic adds content-length (as an int), connection and an empty alt-svc
+        return _wire_headers(
+            (name, value if isinstance(value, str) else f"{value}")
+            for name, value in self.headers.items()
+            if value != "" or name != "alt-svc"
+        )
 
 
 def _clean(text: str) -> str:
@@ -180,6 +177,87 @@ def _make_handler(router: Router, limit: int) -> Any:
     return utilmeta_handler
 
 
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_KEEP_ALIVE = (b"connection", b"keep-alive")
+_CLOSE = (b"connection", b"close")
+
+
+def _wire_headers(pairs: Iterable[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    names = _NAMES
+    out = []
+    for name, value in pairs:
+        key = names.get(name)
+        if key is None:
+            key = _clean(name).encode("ascii")
+            if len(names) < 512:  # names come from code; the bound only guards against misuse
+                names[name] = key
+        out.append((key, _clean(value).encode(errors="surrogateescape")))
+    return out
+
+
+def _make_direct(router: Router) -> Any:
+    """The request path of an app with no routes, middleware or HTTP signals but the
+    adaptor's own, on Sanic's HTTP/1 server: the core's answer is written to the connection's
+    ``Http`` stream as Sanic's own response writer would (status line, keep-alive, HEAD,
+    100-continue, then the stage the connection loop expects), without Sanic's router,
+    response objects and header multidicts, which would only carry it there."""
+    acall = router.acall
+
+    async def serve(request: Any, http: Any) -> None:  # a sanic.http.Http
+        if http.request_body:
+            http.request_max_size = float("inf")  # the core checks the size (413), as on a stream route
+        response: Response = await acall(_core_request(request))
+        status = response.status
+        bodiless = status in _NO_BODY
+        headers = _wire_headers(response.header_items(content_length=not bodiless))
+        headers.append(_KEEP_ALIVE if http.keep_alive else _CLOSE)
+        data = format_http1_response(status, headers)
+        if not (bodiless or http.head_only) and response.body:
+            data += response.body
+        if http.expecting_continue:  # the body was never read
+            http.expecting_continue = False
+            if status != 417:
+                data = _CONTINUE + data
+        # what is left of a body the core did not read, Sanic's connection loop reads (up to
+        # REQUEST_MAX_SIZE) or drops the connection for
+        http.response_func = None
+        await http._send(data)
+        http.stage = Stage.IDLE
+
+    return serve
+
+
+class _App(Sanic):
+    """The Sanic app the adaptor creates. Once the server starts, a request on Sanic's HTTP/1
+    server goes straight to the core (:func:`_make_direct`) while nothing else was added to
+    the app: no route, middleware or HTTP signal of its own, no access log. Otherwise, and in
+    ASGI mode, it takes Sanic's ordinary path to the catch-all routes."""
+
+    __slots__ = ("utilmeta_direct",)
+    utilmeta_direct: Any
+
+    async def handle_request(self, request: Any) -> None:
+        direct = self.utilmeta_direct
+        stream = request.stream
+        if direct is None or stream.__class__ is not Http:
+            return await super().handle_request(request)
+        await direct(request, stream)
+
+
+def _plain(app: Sanic, handler: Any) -> bool:
+    """Whether ``app`` holds nothing but the adaptor's routes: no other route, middleware,
+    HTTP signal or access log that Sanic's own request path would serve."""
+    if app.config.ACCESS_LOG:
+        return False
+    if any(route.handler is not handler for route in app.router.routes):
+        return False
+    if app.request_middleware or app.response_middleware:
+        return False
+    if app.named_request_middleware or app.named_response_middleware:
+        return False
+    return not any(str(signal.name).startswith("http.") for signal in app.signal_router.routes)
+
+
 def _app_name(name: str) -> str:
     if _APP_NAME.match(name):
         return name
@@ -248,6 +326,8 @@ class SanicServerAdaptor(ServerAdaptor):
         app.add_route(handler, "/<path:path>", methods=_METHODS, stream=True, strict_slashes=False, name="utilmeta")
 
         async def start(_app: Any) -> None:
+            if isinstance(app, _App):
+                app.utilmeta_direct = _make_direct(router) if _plain(app, handler) else None
             await service.astartup()
 
         async def stop(_app: Any) -> None:
@@ -271,7 +351,8 @@ class SanicServerAdaptor(ServerAdaptor):
                     f"UtilMeta(backend=app) or give the service another name"
                 )
             Sanic.unregister_app(existing)  # left by an earlier service of this process
-        app = Sanic(name)
+        app = _App(name)
+        app.utilmeta_direct = None
         app.config.MOTD = False  # the banner of service.run() says it; run(motd=True) brings it back
         _OWN_APPS[name] = app
         return app
