@@ -287,6 +287,18 @@ async def test_injected_app_keeps_its_routes():
         assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
 
 
+async def test_own_app_keeps_what_the_user_adds_to_it():
+    app = make_service().application()
+
+    @app.on_response
+    async def tag(req: Any, resp: Any) -> None:
+        resp.headers["x-tag"] = "sanic"
+
+    async with asgi_client(app) as c:
+        r = await c.get("/api/hello")
+        assert r.text == "world" and r.headers["x-tag"] == "sanic"  # Sanic's path, middleware and all
+
+
 async def test_hooks_run_once_with_the_lifespan():
     service = make_service()
     calls: list[str] = []

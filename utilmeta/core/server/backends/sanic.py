@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from sanic import Sanic
+from sanic.asgi import ASGIApp
 from sanic.compat import Header
 from sanic.exceptions import PayloadTooLarge, SanicException
 from sanic.headers import format_http1_response
@@ -27,6 +28,7 @@ from sanic.response import HTTPResponse
 
 from utilmeta.core.request import Request
 from utilmeta.core.request.request import Headers, HeaderSource, fold
+from utilmeta.core.server.backends.asgi import send_asgi
 from utilmeta.core.server.backends.base import ServerAdaptor
 from utilmeta.utils.exceptions import BadRequest, RequestEntityTooLarge, SetupError
 
@@ -195,15 +197,16 @@ def _wire_headers(pairs: Iterable[tuple[str, str]]) -> list[tuple[bytes, bytes]]
     return out
 
 
-def _make_direct(router: Router) -> Any:
-    """The request path of an app with no routes, middleware or HTTP signals but the
-    adaptor's own, on Sanic's HTTP/1 server: the core's answer is written to the connection's
-    ``Http`` stream as Sanic's own response writer would (status line, keep-alive, HEAD,
-    100-continue, then the stage the connection loop expects), without Sanic's router,
-    response objects and header multidicts, which would only carry it there."""
+def _make_direct(router: Router) -> dict[type, Any]:
+    """The request paths of an app with no routes, middleware or HTTP signals but the
+    adaptor's own, by the kind of the request's stream. On Sanic's HTTP/1 server the core's
+    answer is written to the connection's ``Http`` stream as Sanic's own response writer would
+    (status line, keep-alive, HEAD, 100-continue, then the stage the connection loop expects);
+    in ASGI mode it goes to the ASGI server as the ASGI backends send it. Neither takes Sanic's
+    router, response objects and header multidicts, which would only carry it there."""
     acall = router.acall
 
-    async def serve(request: Any, http: Any) -> None:  # a sanic.http.Http
+    async def http1(request: Any, http: Any) -> None:  # a sanic.http.Http
         if http.request_body:
             http.request_max_size = float("inf")  # the core checks the size (413), as on a stream route
         response: Response = await acall(_core_request(request))
@@ -224,24 +227,32 @@ def _make_direct(router: Router) -> Any:
         await http._send(data)
         http.stage = Stage.IDLE
 
-    return serve
+    async def asgi(request: Any, stream: Any) -> None:  # a sanic.asgi.ASGIApp
+        response: Response = await acall(_core_request(request))
+        stream.stage = Stage.IDLE
+        await send_asgi(response, stream.transport.send)
+
+    return {Http: http1, ASGIApp: asgi}
 
 
 class _App(Sanic):
-    """The Sanic app the adaptor creates. Once the server starts, a request on Sanic's HTTP/1
-    server goes straight to the core (:func:`_make_direct`) while nothing else was added to
-    the app: no route, middleware or HTTP signal of its own, no access log. Otherwise, and in
-    ASGI mode, it takes Sanic's ordinary path to the catch-all routes."""
+    """The Sanic app the adaptor creates. Once the server starts (or the ASGI lifespan), a
+    request goes straight to the core (:func:`_make_direct`) while nothing else was added to
+    the app: no route, middleware or HTTP signal of its own, no access log. Otherwise (and on
+    HTTP/3) it takes Sanic's ordinary path to the catch-all routes."""
 
     __slots__ = ("utilmeta_direct",)
     utilmeta_direct: Any
 
     async def handle_request(self, request: Any) -> None:
         direct = self.utilmeta_direct
-        stream = request.stream
-        if direct is None or stream.__class__ is not Http:
-            return await super().handle_request(request)
-        await direct(request, stream)
+        if direct is not None:
+            stream = request.stream
+            serve = direct.get(stream.__class__)
+            if serve is not None:
+                await serve(request, stream)
+                return
+        await super().handle_request(request)
 
 
 def _plain(app: Sanic, handler: Any) -> bool:
