@@ -246,7 +246,6 @@ class UtilMeta:
         from utilmeta.core.api.router import Router, TrustedProxies
         from utilmeta.core.request.parser import Limits
         from utilmeta.core.response.encoding import json_encoder
-        from utilmeta.ops.docs import docs_mounts
 
         self.setup()
         pref = self.get_config(Preference) or Preference()
@@ -265,7 +264,7 @@ class UtilMeta:
             trusted_proxies=TrustedProxies(pref.is_trusted_proxy),
             host_allowed=pref.is_allowed_host if pref.allowed_hosts is not None else None,
             mounts=self.api_mounts,
-            side_mounts=docs_mounts(self),
+            side_mounts=self._docs_mounts(),
         )
         if not self.asynchronous:
             for handler in router.handlers:
@@ -276,6 +275,15 @@ class UtilMeta:
                         f"or make it a plain def"
                     )
         return router
+
+    def _docs_mounts(self) -> list[Any]:
+        # in production the docs are off unless a Docs config turns them on, and a Docs config
+        # means its module is loaded: otherwise a production service never imports it
+        if self.production and "utilmeta.ops.docs" not in sys.modules:
+            return []
+        from utilmeta.ops.docs import docs_mounts
+
+        return docs_mounts(self)
 
     # -- serving ---------------------------------------------------------------------------------
 

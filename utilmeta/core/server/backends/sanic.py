@@ -7,6 +7,12 @@ when the endpoint needs it, after checking ``Content-Length`` against its own li
 the core, never from Sanic). Hooks run in Sanic's ``before_server_start`` /
 ``after_server_stop`` listeners: once per worker process, under ``app.run()``, the ``sanic``
 command and ASGI servers alike.
+
+On an app the adaptor makes itself, once the server (or the ASGI lifespan) starts with nothing
+of the user's added to it (no route, middleware, ``http.*`` signal or access log), requests skip
+Sanic's router, ``HTTPResponse`` and header multidicts: :class:`_App` hands them to the core and
+writes its answer to the connection's stream (:func:`_make_direct`), the same bytes as the route
+would send. Anything the user adds keeps every request on Sanic's ordinary path.
 """
 
 from __future__ import annotations
