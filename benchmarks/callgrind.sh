@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Instructions and simulated cache misses per request of one app on its own server, counted by
 # callgrind (valgrind): repeatable where wall-clock timing is not, for small changes.
-#   benchmarks/callgrind.sh sanic benchmarks.apps.utilmeta_sanic:app hello|items|users|/a/path [connections]
+#   benchmarks/callgrind.sh sanic|tornado|uvicorn benchmarks.apps.utilmeta_sanic:app hello|items|users|/a/path [connections]
 # (hello, items and users are the benchmark's three requests, as scripts/bench sends them)
 # Needs valgrind (Debian: apt-get install valgrind) and wrk. The server runs under callgrind; after
 # a warm-up the counters are zeroed, wrk loads it for 6 s, the counters are dumped and divided by
@@ -24,8 +24,14 @@ print(probe.url_path, file=open(sys.argv[2] + ".path", "w"))
 PY
 path=$(cat "$out/request.lua.path")
 port=$(.venv/bin/python -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+if [ "$server" = uvicorn ]; then  # as scripts/bench serves ASGI apps; one worker runs in this process
+    serve=(-m uvicorn --http httptools --loop uvloop --workers 1 --no-access-log --log-level warning
+           --host 127.0.0.1 --port "$port" "$target")
+else
+    serve=(-m benchmarks.serve "$server" "$target" --port "$port")
+fi
 valgrind --tool=callgrind --cache-sim=yes --callgrind-out-file="$out/cg.%p" \
-    .venv/bin/python -m benchmarks.serve "$server" "$target" --port "$port" >"$out/server.log" 2>&1 &
+    .venv/bin/python "${serve[@]}" >"$out/server.log" 2>&1 &
 pid=$!
 trap 'kill -INT $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$out"' EXIT
 for _ in $(seq 300); do curl -s -o /dev/null "http://127.0.0.1:$port$path" && break; sleep 0.5; done
