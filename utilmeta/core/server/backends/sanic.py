@@ -221,7 +221,7 @@ def _make_direct(router: Router) -> dict[type, Any]:
         headers = _wire_headers(response.header_items(content_length=not bodiless))
         headers.append(_KEEP_ALIVE if http.keep_alive else _CLOSE)
         data = format_http1_response(status, headers)
-        if not (bodiless or http.head_only) and response.body:
+        if not bodiless and response.body:  # HEAD: the core has emptied the body already
             data += response.body
         if http.expecting_continue:  # the body was never read
             http.expecting_continue = False
