@@ -20,6 +20,7 @@ import msgspec
 from utilmeta.core.request import Request
 from utilmeta.core.request.request import Headers
 from utilmeta.core.response import Response
+from utilmeta.core.response.wire import framing
 
 __all__ = ["TestClient", "AsyncTestClient", "TestResponse"]
 
@@ -29,12 +30,10 @@ class TestResponse:
 
     def __init__(self, response: Response):
         self.status_code = response.status
-        pairs = response.header_items()
-        if "Content-Length" not in response.headers:
-            pairs.append(("Content-Length", str(len(response.body or b""))))
+        pairs, body = framing(response)  # as a server would send it
         self.headers = Headers.from_pairs(pairs)
         self.header_list = pairs
-        self.content = response.body or b""
+        self.content = body
         self.response = response
 
     @property

@@ -12,7 +12,8 @@ from typing import Any
 from utilmeta.core.request import Request
 from utilmeta.core.request.request import Headers, HeaderSource
 from utilmeta.core.response import Response
-from utilmeta.core.server.backends.base import ServerAdaptor
+from utilmeta.core.response.wire import framing
+from utilmeta.core.server.backends.base import Lifecycle, ServerAdaptor
 
 __all__ = ["ASGIHeaders", "request_from_scope", "send_asgi", "ASGIApp", "ASGIServerAdaptor", "lifespan"]
 
@@ -100,11 +101,11 @@ def _encoded(cache: dict[str, bytes], text: str, wire: bytes) -> bytes:
     return wire
 
 
-def response_headers(response: Response) -> list[tuple[bytes, bytes]]:
-    """The response's headers as ASGI pairs, ``content-length`` included."""
+def response_headers(items: Iterable[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    """Response headers as ASGI pairs."""
     names = _NAMES
     out = []
-    for name, value in response.header_items(content_length=True):
+    for name, value in items:
         key = names.get(name) or _encoded(names, name, name.lower().encode("latin-1"))
         if key == b"content-type":
             out.append((key, _CONTENT_TYPES.get(value) or _encoded(_CONTENT_TYPES, value, value.encode("latin-1"))))
@@ -114,24 +115,25 @@ def response_headers(response: Response) -> list[tuple[bytes, bytes]]:
 
 
 async def send_asgi(response: Response, send: Send) -> None:
-    await send({"type": "http.response.start", "status": response.status, "headers": response_headers(response)})
-    await send({"type": "http.response.body", "body": response.body or b""})
+    headers, body = framing(response)
+    await send({"type": "http.response.start", "status": response.status, "headers": response_headers(headers)})
+    await send({"type": "http.response.body", "body": body})
 
 
-async def lifespan(service: Any, receive: Receive, send: Send) -> None:
+async def lifespan(lifecycle: Lifecycle, receive: Receive, send: Send) -> None:
     """Answer the ASGI lifespan protocol with the service's startup/shutdown hooks."""
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
             try:
-                await service.astartup()
+                await lifecycle.astartup()
             except Exception as e:
                 await send({"type": "lifespan.startup.failed", "message": f"{type(e).__name__}: {e}"})
                 raise
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             try:
-                await service.ashutdown()
+                await lifecycle.ashutdown()
             except Exception as e:
                 await send({"type": "lifespan.shutdown.failed", "message": f"{type(e).__name__}: {e}"})
                 raise
@@ -145,14 +147,17 @@ class ASGIApp:
     def __init__(self, service: Any):
         self.service = service
         self.router = service.router
+        self.lifecycle = service.adaptor.lifecycle
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
+            if not self.lifecycle.started:  # a server that sends no lifespan events
+                await self.lifecycle.astart()
             response = await self.router.acall(request_from_scope(scope, receive))
             await send_asgi(response, send)
         elif kind == "lifespan":
-            await lifespan(self.service, receive, send)
+            await lifespan(self.lifecycle, receive, send)
         elif kind == "websocket":
             await send({"type": "websocket.close", "code": 1000})
 
@@ -165,12 +170,4 @@ class ASGIServerAdaptor(ServerAdaptor):
         return ASGIApp(self.service)
 
     def run(self, **kwargs: Any) -> None:
-        try:
-            import uvicorn
-        except ImportError:
-            raise ImportError("running an ASGI service needs uvicorn: pip install 'utilmeta[starlette]'") from None
-        kwargs.setdefault("host", self.service.host)
-        kwargs.setdefault("port", self.service.port)
-        kwargs.setdefault("log_level", "warning" if self.service.production else "info")
-        print(self.service.banner(), flush=True)
-        uvicorn.run(self.application(), **kwargs)
+        self.run_uvicorn(self.application(), kwargs)

@@ -2,17 +2,103 @@
 
 An adaptor translates between its framework and the core; it has no behaviour of its own.
 Routing, parsing, errors, HEAD/OPTIONS and hooks all live in the core's
-:class:`~utilmeta.core.api.router.Router`, reached through ``service.router``.
+:class:`~utilmeta.core.api.router.Router`, reached through ``service.router``; the framing of
+the answer in :mod:`utilmeta.core.response.wire`. What an adaptor does:
+
+- ``application()`` builds the native app, ``run()`` serves it in the foreground;
+- it tells its :class:`Lifecycle` *when* its framework starts and stops (a lifespan event, a
+  server listener, or the first request) — the lifecycle runs the service's hooks once per
+  process;
+- it translates requests and responses (``wsgi.py`` / ``asgi.py`` for the WSGI/ASGI ones).
 """
 
 from __future__ import annotations
 
+import atexit
+import os
+import threading
+import weakref
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
+    import asyncio
+
     from utilmeta.core.server.service import UtilMeta
 
-__all__ = ["ServerAdaptor"]
+__all__ = ["Lifecycle", "ServerAdaptor"]
+
+
+class Lifecycle:
+    """The service's startup and shutdown hooks, run once per process (a forked worker runs
+    them anew). An adaptor calls it when its framework starts or stops:
+
+    - :meth:`startup` / :meth:`astartup` when the server announces it starts (ASGI lifespan,
+      Sanic's listeners, ``run()``), and :meth:`shutdown` / :meth:`ashutdown` when it stops;
+    - :meth:`start` / :meth:`astart` before the first request where the server announces
+      nothing (WSGI servers, a lifespan-less ASGI server): the shutdown hooks then run at exit.
+
+    ``started`` is a plain attribute so a request checks it for free."""
+
+    def __init__(self, service: UtilMeta):
+        self.service = service
+        self._reset()
+        _LIFECYCLES.add(self)
+
+    def _reset(self) -> None:
+        self.started = False
+        self._lock = threading.Lock()
+        self._starting: asyncio.Future[None] | None = None
+
+    def startup(self) -> None:
+        self.service.startup()
+        self.started = True
+
+    def shutdown(self) -> None:
+        self.service.shutdown()
+
+    async def astartup(self) -> None:
+        await self.service.astartup()
+        self.started = True
+
+    async def ashutdown(self) -> None:
+        await self.service.ashutdown()
+
+    def start(self, run: Callable[[Coroutine[Any, Any, bool]], bool] | None = None) -> None:
+        """Before the first request (any thread): the hooks now, the shutdown hooks at exit.
+        ``run`` runs the async hooks of an asynchronous service on the caller's event loop."""
+        with self._lock:
+            if not self.started:
+                service = self.service
+                if run(service.astartup()) if run is not None else service.startup():
+                    atexit.register(service.shutdown)
+                self.started = True
+
+    async def astart(self) -> None:
+        """Before the first request on an event loop: requests arriving meanwhile wait for the
+        same run of the hooks."""
+        import asyncio  # not at the top: a WSGI service never loads it
+
+        if self._starting is None:
+            self._starting = asyncio.ensure_future(self._astart())
+        await asyncio.shield(self._starting)
+
+    async def _astart(self) -> None:
+        if await self.service.astartup():
+            atexit.register(self.service.shutdown)
+        self.started = True
+
+
+_LIFECYCLES: weakref.WeakSet[Lifecycle] = weakref.WeakSet()
+
+
+def _after_fork() -> None:
+    # a forked worker has run no hook yet, whatever its parent did; its locks start free
+    for lifecycle in list(_LIFECYCLES):
+        lifecycle._reset()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 class ServerAdaptor:
@@ -31,6 +117,7 @@ class ServerAdaptor:
         self.service = service
         #: an application instance the user passed as ``backend=``; it keeps its own routes
         self.app = app
+        self.lifecycle = Lifecycle(service)
 
     @classmethod
     def accepts(cls, app: Any) -> bool:
@@ -59,3 +146,46 @@ class ServerAdaptor:
     def run(self, **kwargs: Any) -> None:
         """Serve in the foreground with the framework's own runner; ``kwargs`` go to it."""
         raise NotImplementedError
+
+    # -- shared by the adaptors --------------------------------------------------------------------
+
+    @property
+    def max_body_size(self) -> int:
+        """The largest body any endpoint accepts: a server may refuse bodies beyond it."""
+        router = self.service.router
+        return max([router.ctx.limits.max_body_size, *(h.body_limit for h in router.handlers)])
+
+    def run_uvicorn(self, app: Any, kwargs: dict[str, Any]) -> None:
+        """Serve an ASGI ``app`` with uvicorn (``kwargs`` go to ``uvicorn.run``), after the banner.
+        With reload or several workers uvicorn re-imports the app: it gets ``module:attribute``."""
+        try:
+            import uvicorn
+        except ImportError:
+            raise ImportError(f"running the {self.name} backend needs uvicorn: pip install uvicorn") from None
+        service = self.service
+        kwargs.setdefault("host", service.host)
+        kwargs.setdefault("port", service.port)
+        kwargs.setdefault("log_level", "warning" if service.production else "info")
+        if service.auto_reload:
+            kwargs.setdefault("reload", True)
+        target: Any = app
+        if kwargs.get("reload") or (kwargs.get("workers") or 1) > 1:
+            target = self._import_string(app, kwargs) or app
+        print(service.banner(), flush=True)
+        uvicorn.run(target, **kwargs)
+
+    def _import_string(self, app: Any, kwargs: dict[str, Any]) -> str | None:
+        import sys
+
+        module_name = self.service.module_name
+        module = sys.modules.get(module_name)
+        attr = next((k for k, v in vars(module).items() if v is app), None) if module else None
+        if attr is None:
+            return None
+        if module_name == "__main__":
+            file = self.service.module_file
+            if not file:
+                return None
+            module_name = os.path.splitext(os.path.basename(file))[0]
+            kwargs.setdefault("app_dir", os.path.dirname(file))
+        return f"{module_name}:{attr}"

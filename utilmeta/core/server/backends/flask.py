@@ -14,7 +14,6 @@ Startup hooks run before the first request in each worker process (or before ser
 
 from __future__ import annotations
 
-import atexit
 import os
 import signal
 import threading
@@ -26,6 +25,7 @@ from flask import Flask
 from werkzeug.exceptions import NotFound
 
 from utilmeta.core.server.backends.base import ServerAdaptor
+from utilmeta.core.server.backends.paths import MountTable, mounted_environ, wsgi_path
 from utilmeta.core.server.backends.wsgi import StartResponse, WSGIApp, request_from_environ, send_wsgi
 
 if TYPE_CHECKING:
@@ -65,40 +65,21 @@ class FlaskDispatcher(WSGIApp):
         self.wsgi_app = wsgi_app
         self.match = self.router.match
         self.asynchronous = bool(service.asynchronous)
-        # longest prefix first, so /a/b wins over /a
-        self.mounts = sorted(((path, app) for app, path in service.mounts), key=lambda m: -len(m[0]))
+        self.mounts = MountTable(service.mounts)
 
     def start(self) -> None:
         """Run the startup hooks now, if this process has not run them yet."""
-        if not self._started:
-            self._start()
-
-    def _start(self) -> None:
-        if not self.asynchronous:
-            return super()._start()
-        with self._lock:
-            if not self._started:
-                if run_on_thread_loop(self.service.astartup()):
-                    atexit.register(self.service.shutdown)
-                self._started = True
+        if not self.lifecycle.started:
+            self.lifecycle.start(run_on_thread_loop if self.asynchronous else None)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        if not self._started:
-            self._start()
-        raw = environ.get("PATH_INFO") or "/"
-        path = raw
-        if not raw.isascii():
-            try:
-                path = raw.encode("latin-1").decode("utf-8")  # PEP 3333 hands bytes over as latin-1
-            except UnicodeError:
-                pass
-        found = self.match(path)
+        if not self.lifecycle.started:
+            self.start()
+        found = self.match(wsgi_path(environ))
         if found is None:
-            for prefix, app in self.mounts:
-                if raw.startswith(prefix) and (len(raw) == len(prefix) or raw[len(prefix)] == "/"):
-                    environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
-                    environ["PATH_INFO"] = raw[len(prefix) :]
-                    return app(environ, start_response)
+            mount = self.mounts.find(environ.get("PATH_INFO") or "/") if self.mounts else None
+            if mount is not None:
+                return mount[1](mounted_environ(environ, mount[0]), start_response)
             if self._flask_serves(environ):
                 return self.wsgi_app(environ, start_response)
         request = request_from_environ(environ)
@@ -178,7 +159,7 @@ class FlaskServerAdaptor(ServerAdaptor):
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
             if serving:
-                self.service.shutdown()
+                self.lifecycle.shutdown()
 
 
 def _interrupt(signum: int, frame: Any) -> None:

@@ -22,7 +22,6 @@ import re
 from collections.abc import Iterable
 from functools import partial
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
 from sanic import Sanic
 from sanic.asgi import ASGIApp
@@ -34,8 +33,10 @@ from sanic.response import HTTPResponse
 
 from utilmeta.core.request import Request
 from utilmeta.core.request.request import Headers, HeaderSource, fold
+from utilmeta.core.response.wire import framing, http_date
 from utilmeta.core.server.backends.asgi import send_asgi
 from utilmeta.core.server.backends.base import ServerAdaptor
+from utilmeta.core.server.backends.paths import unquote_path
 from utilmeta.utils.exceptions import BadRequest, RequestEntityTooLarge, SetupError
 
 if TYPE_CHECKING:
@@ -46,7 +47,6 @@ __all__ = ["SanicServerAdaptor"]
 
 #: every method Sanic's router accepts; the core answers 405/OPTIONS/HEAD itself
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
-_NO_BODY = frozenset((204, 304))
 _APP_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_\-]*$")
 _CLEAN = str.maketrans("", "", "\r\n\x00")  # no header injection, as Sanic's own responses
 #: the wire form of response header names, by their str
@@ -106,9 +106,7 @@ class _SanicHeaders(HeaderSource):
 
 def _core_request(request: Any) -> Request:
     headers = _SanicHeaders(request.headers)
-    path = request.path
-    if "%" in path:
-        path = unquote(path)
+    path = unquote_path(request.path)
     stream = request.stream
     conn = request.conn_info
     if stream is None or not stream.request_body:  # no body to come: nothing to read later
@@ -177,10 +175,11 @@ def _make_handler(router: Router, limit: int) -> Any:
             stream = request.stream
             if stream is not None and stream.request_body:
                 await _drain(stream, limit)
-        status = response.status
         # with a Content-Length: Sanic's ASGI mode sends none of its own
-        headers = response.header_items(content_length=status not in _NO_BODY)
-        return _CoreResponse(response.body or b"", status, headers)
+        headers, body = framing(response)
+        if not isinstance(request.stream, ASGIApp):  # Sanic's own server sends no Date; ASGI servers do
+            headers.append(("Date", http_date()))
+        return _CoreResponse(body, response.status, headers)
 
     return utilmeta_handler
 
@@ -217,12 +216,13 @@ def _make_direct(router: Router) -> dict[type, Any]:
             http.request_max_size = float("inf")  # the core checks the size (413), as on a stream route
         response: Response = await acall(_core_request(request))
         status = response.status
-        bodiless = status in _NO_BODY
-        headers = _wire_headers(response.header_items(content_length=not bodiless))
+        pairs, body = framing(response)
+        pairs.append(("Date", http_date()))
+        headers = _wire_headers(pairs)
         headers.append(_KEEP_ALIVE if http.keep_alive else _CLOSE)
         data = format_http1_response(status, headers)
-        if not bodiless and response.body:  # HEAD: the core has emptied the body already
-            data += response.body
+        if body:  # HEAD: the core has emptied the body already
+            data += body
         if http.expecting_continue:  # the body was never read
             http.expecting_continue = False
             if status != 417:
@@ -296,10 +296,6 @@ def _worker_app(module_name: str, app_name: str) -> Sanic:
     return Sanic.get_app(app_name)
 
 
-def _max_body_size(router: Router) -> int:
-    return max([router.ctx.limits.max_body_size, *(h.body_limit for h in router.handlers)])
-
-
 class SanicServerAdaptor(ServerAdaptor):
     name = "sanic"
     framework = "sanic"
@@ -328,7 +324,7 @@ class SanicServerAdaptor(ServerAdaptor):
             return self._app
         service = self.service
         router = service.router
-        limit = _max_body_size(router)
+        limit = self.max_body_size
         app = self.app
         if app is None:
             app = self._new_app()
@@ -345,10 +341,10 @@ class SanicServerAdaptor(ServerAdaptor):
         async def start(_app: Any) -> None:
             if isinstance(app, _App):
                 app.utilmeta_direct = _make_direct(router) if _plain(app, handler) else None
-            await service.astartup()
+            await self.lifecycle.astartup()
 
         async def stop(_app: Any) -> None:
-            await service.ashutdown()
+            await self.lifecycle.ashutdown()
 
         app.register_listener(start, "before_server_start")
         app.register_listener(stop, "after_server_stop")

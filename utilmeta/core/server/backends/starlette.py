@@ -19,8 +19,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -29,7 +27,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Match, Mount, NoMatchFound
 
 from utilmeta.core.server.backends.asgi import Receive, Scope, Send, request_from_scope, send_asgi
-from utilmeta.core.server.backends.base import ServerAdaptor
+from utilmeta.core.server.backends.base import Lifecycle, ServerAdaptor
 
 if TYPE_CHECKING:
     from utilmeta.core.api.router import Match as Match_
@@ -122,18 +120,18 @@ def _direct_when_bare(app: Any, route: APIRoute) -> Any:
     return build_middleware_stack
 
 
-def _with_hooks(service: Any, inner: Any) -> Any:
+def _with_hooks(lifecycle: Lifecycle, inner: Any) -> Any:
     """The app's lifespan, entered after the service's startup hooks and left before its
     shutdown hooks (so the app's own startup code can use what the service set up)."""
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[Any]:
-        await service.astartup()
+        await lifecycle.astartup()
         try:
             async with inner(app) as state:
                 yield state
         finally:
-            await service.ashutdown()
+            await lifecycle.ashutdown()
 
     return lifespan
 
@@ -170,38 +168,10 @@ class StarletteServerAdaptor(ServerAdaptor):
         router.routes[0:0] = [route, *(Mount(path, app=target) for target, path in service.mounts)]
         if getattr(router.default, "__func__", None) is type(router).not_found:
             router.default = _Fallback(app, route, router.default)
-        router.lifespan_context = _with_hooks(service, router.lifespan_context)
+        router.lifespan_context = _with_hooks(self.lifecycle, router.lifespan_context)
         app.build_middleware_stack = _direct_when_bare(app, route)
         self._native = app
         return app
 
     def run(self, **kwargs: Any) -> None:
-        import uvicorn
-
-        app = self.application()
-        service = self.service
-        kwargs.setdefault("host", service.host)
-        kwargs.setdefault("port", service.port)
-        kwargs.setdefault("log_level", "warning" if service.production else "info")
-        if service.auto_reload:
-            kwargs.setdefault("reload", True)
-        target: Any = app
-        if kwargs.get("reload") or (kwargs.get("workers") or 1) > 1:
-            # uvicorn re-imports the app in its child processes: it needs "module:attribute"
-            target = self._import_string(app, kwargs) or app
-        print(service.banner(), flush=True)
-        uvicorn.run(target, **kwargs)
-
-    def _import_string(self, app: Any, kwargs: dict[str, Any]) -> str | None:
-        module_name = self.service.module_name
-        module = sys.modules.get(module_name)
-        attr = next((k for k, v in vars(module).items() if v is app), None) if module else None
-        if attr is None:
-            return None
-        if module_name == "__main__":
-            file = self.service.module_file
-            if not file:
-                return None
-            module_name = os.path.splitext(os.path.basename(file))[0]
-            kwargs.setdefault("app_dir", os.path.dirname(file))
-        return f"{module_name}:{attr}"
+        self.run_uvicorn(self.application(), kwargs)

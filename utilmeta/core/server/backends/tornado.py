@@ -24,15 +24,12 @@ and shutdown hooks at exit.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import inspect
 import re
 import signal
-import time
 from collections.abc import Awaitable, Callable, Container, Iterable
 from concurrent.futures import Executor, Future
 from typing import Any, ClassVar
-from urllib.parse import unquote
 
 import tornado
 from tornado.httputil import (
@@ -40,8 +37,6 @@ from tornado.httputil import (
     HTTPMessageDelegate,
     HTTPServerRequest,
     ResponseStartLine,
-    format_timestamp,
-    responses,
 )
 from tornado.log import app_log
 from tornado.routing import AnyMatches, Matcher, PathMatches, Rule
@@ -52,13 +47,14 @@ from utilmeta.core.api.router import Router
 from utilmeta.core.request import Request
 from utilmeta.core.request.request import Headers, HeaderSource, fold
 from utilmeta.core.response import Response
-from utilmeta.core.server.backends.base import ServerAdaptor
+from utilmeta.core.response.wire import framing, http_date, reason
+from utilmeta.core.server.backends.base import Lifecycle, ServerAdaptor
+from utilmeta.core.server.backends.paths import MountTable, mounted_environ, unquote_path
 from utilmeta.utils.exceptions import SetupError
 
 __all__ = ["TornadoServerAdaptor"]
 
 _METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
-_NO_BODY = frozenset((204, 304))
 _DEFAULT_MAX_BODY = 100 * 1024 * 1024  # Tornado's own default
 #: how long a graceful stop waits for the requests in flight
 _DRAIN_TIMEOUT = 30.0
@@ -72,21 +68,12 @@ class _AnyMethod(Container[str]):
 
 
 class _State:
-    """Per application: hooks started, and the requests in flight (for a graceful stop)."""
+    """Per application: the service's lifecycle, and the requests in flight (for a graceful stop)."""
 
-    def __init__(self, service: Any):
-        self.service = service
-        self.started = False
-        self._starting: asyncio.Future[Any] | None = None
+    def __init__(self, lifecycle: Lifecycle):
+        self.lifecycle = lifecycle
         self.inflight = 0
         self._idle: asyncio.Event | None = None
-
-    async def start(self) -> None:
-        if self._starting is None:
-            self._starting = asyncio.ensure_future(self.service.astartup())
-        if await asyncio.shield(self._starting):
-            atexit.register(self.service.shutdown)  # a no-op once run() ran the hooks
-        self.started = True
 
     def release(self) -> None:
         self.inflight -= 1
@@ -111,10 +98,7 @@ class _APIPaths(Matcher):
         self.router = router
 
     def match(self, request: HTTPServerRequest) -> dict[str, Any] | None:
-        path = request.path
-        if "%" in path:
-            path = unquote(path)
-        return {} if self.router.match(path) is not None else None
+        return {} if self.router.match(unquote_path(request.path)) is not None else None
 
 
 class _TornadoHeaders(HeaderSource):
@@ -133,12 +117,9 @@ class _TornadoHeaders(HeaderSource):
 
 
 def _core_request(req: HTTPServerRequest, parts: list[bytes] | None) -> Request:
-    path = req.path
-    if "%" in path:
-        path = unquote(path)
     return Request(
         req.method or "GET",
-        path,
+        unquote_path(req.path),
         req.query,
         _TornadoHeaders(req.headers),
         body=(parts[0] if len(parts) == 1 else b"".join(parts)) if parts else b"",
@@ -183,20 +164,19 @@ class _CoreHandler(RequestHandler):
         self._size += len(chunk)
 
     async def _serve(self) -> None:
-        state = self.state
-        if not state.started:
-            await state.start()
+        lifecycle = self.state.lifecycle
+        if not lifecycle.started:
+            await lifecycle.astart()
         response = await self.router.acall(_core_request(self.request, self._parts))
-        status = response.status
-        self.set_status(status)
-        for name, value in response.header_items():  # names are unique but for Set-Cookie
+        self.set_status(response.status, reason(response.status))
+        headers, body = framing(response)
+        for name, value in headers:  # names are unique but for Set-Cookie
             if name == "Set-Cookie":
                 self.add_header(name, value)
             else:
                 self.set_header(name, value)
-        content = response.body
-        if content and status not in _NO_BODY:
-            self.finish(content)
+        if body:
+            self.finish(body)
         else:
             self.finish()  # finish(b"") counts as a body, which Tornado refuses for a 204
 
@@ -212,16 +192,6 @@ class _CoreHandler(RequestHandler):
 
 
 _SERVER = f"TornadoServer/{tornado.version}"
-_date = (0, "")
-
-
-def _date_header() -> str:
-    # the Date a RequestHandler sends (second resolution), formatted once a second
-    global _date
-    now = int(time.time())
-    if _date[0] != now:
-        _date = (now, format_timestamp(now))
-    return _date[1]
 
 
 def _header_value(value: str) -> str:
@@ -280,10 +250,10 @@ class _CoreDelegate(HTTPMessageDelegate):
             self.target.state.release()
 
     async def _answer(self) -> None:
-        state = self.target.state
+        lifecycle = self.target.state.lifecycle
         try:
-            if not state.started:
-                await state.start()
+            if not lifecycle.started:
+                await lifecycle.astart()
             self.response = await self.target.router.acall(_core_request(self.request, self.parts))
         except Exception as e:
             self.error = e
@@ -313,31 +283,20 @@ class _CoreDelegate(HTTPMessageDelegate):
             self.on_connection_close()
 
     def _write(self, response: Response) -> None:
-        req = self.request
         status = response.status
+        pairs, body = framing(response)
         headers = HTTPHeaders()
         headers["Server"] = _SERVER
-        headers["Date"] = _date_header()
-        for name, value in response.header_items():  # names are unique but for Set-Cookie
+        headers["Date"] = http_date()
+        for name, value in pairs:  # names are unique but for Set-Cookie
             if name == "Set-Cookie":
                 headers.add(name, _header_value(value))
             else:
                 headers[name] = _header_value(value)
-        content = response.body
-        chunk = content if content and status not in _NO_BODY else b""
-        if status in _NO_BODY or 100 <= status < 200:
-            if chunk:
-                raise RuntimeError(f"Cannot send body with status code HTTP{status}")
-            for name in ("Content-Encoding", "Content-Language", "Content-Type"):
-                headers.pop(name, None)
-        elif "Content-Length" not in headers:
-            headers["Content-Length"] = str(len(chunk))
-        if req.method == "HEAD":
-            chunk = b""
-        connection = req.connection
+        connection = self.request.connection
         assert connection is not None
         connection.set_close_callback(None)  # type: ignore[attr-defined]
-        connection.write_headers(ResponseStartLine("", status, responses.get(status, "Unknown")), headers, chunk)
+        connection.write_headers(ResponseStartLine("", status, reason(status)), headers, body)
         connection.finish()
 
 
@@ -379,22 +338,20 @@ def _below(app: Callable[..., Any], prefix: str) -> Callable[..., Any]:
     """The WSGI app seeing ``prefix`` in SCRIPT_NAME, the rest of the path in PATH_INFO."""
 
     def mounted(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
-        environ["PATH_INFO"] = environ.get("PATH_INFO", "")[len(prefix) :]
-        return app(environ, start_response)
+        return app(mounted_environ(environ, prefix), start_response)
 
     return mounted
 
 
 def _mount_rules(mounts: Iterable[tuple[Any, str]]) -> list[Rule]:
-    if not mounts:
+    table = MountTable(mounts)
+    if not table:
         return []
     from tornado.wsgi import WSGIContainer
 
     executor = _CoreExecutor()
     rules = []
-    for app, route in sorted(mounts, key=lambda m: -len(m[1])):
-        prefix = route.rstrip("/")
+    for prefix, app in table.entries:
         container = WSGIContainer(_below(app, prefix), executor=executor)
         matcher = PathMatches(re.escape(prefix) + r"(?:/.*)?$" if prefix else r".*$")
         rules.append(Rule(matcher, FallbackHandler, {"fallback": container}))
@@ -403,10 +360,6 @@ def _mount_rules(mounts: Iterable[tuple[Any, str]]) -> list[Rule]:
 
 def _no_access_log(handler: RequestHandler) -> None:
     pass
-
-
-def _max_body_size(router: Router) -> int:
-    return max([router.ctx.limits.max_body_size, *(h.body_limit for h in router.handlers)])
 
 
 class TornadoServerAdaptor(ServerAdaptor):
@@ -419,7 +372,7 @@ class TornadoServerAdaptor(ServerAdaptor):
     def __init__(self, service: Any, app: Any = None):
         super().__init__(service, app)
         self._app: Application | None = None
-        self._state = _State(service)
+        self._state = _State(self.lifecycle)
 
     @classmethod
     def accepts(cls, app: Any) -> bool:
@@ -441,7 +394,7 @@ class TornadoServerAdaptor(ServerAdaptor):
             type(
                 "UtilMetaHandler",
                 (_CoreHandler,),
-                {"router": router, "state": self._state, "limit": _max_body_size(router)},
+                {"router": router, "state": self._state, "limit": self.max_body_size},
             )
         )
         # the API first, then the mounted apps, then (the core's 404) everything else
@@ -471,7 +424,7 @@ class TornadoServerAdaptor(ServerAdaptor):
         listen: dict[str, Any] = {k: kwargs.pop(k) for k in ("family", "backlog", "flags", "reuse_port") if k in kwargs}
         # X-Forwarded-* are the core's to read, from trusted proxies only
         kwargs.setdefault("xheaders", False)
-        kwargs.setdefault("max_body_size", max(_DEFAULT_MAX_BODY, _max_body_size(self.service.router) + 1))
+        kwargs.setdefault("max_body_size", max(_DEFAULT_MAX_BODY, self.max_body_size + 1))
         asyncio.run(self._serve(app, host, port, listen, kwargs))
 
     async def _serve(
@@ -479,7 +432,7 @@ class TornadoServerAdaptor(ServerAdaptor):
     ) -> None:
         from tornado.httpserver import HTTPServer
 
-        await self._state.start()
+        await self.lifecycle.astartup()
         if self.service.auto_reload:
             from tornado import autoreload
 
@@ -495,7 +448,7 @@ class TornadoServerAdaptor(ServerAdaptor):
             server.stop()  # no new connections
             await self._state.drain(_DRAIN_TIMEOUT)
             await server.close_all_connections()
-            await self.service.ashutdown()
+            await self.lifecycle.ashutdown()
 
 
 def _on_signals(callback: Any) -> None:

@@ -6,26 +6,19 @@ use to talk to the core.
 
 from __future__ import annotations
 
-import atexit
-import threading
 from collections.abc import Callable, Iterable
-from http import HTTPStatus
 from typing import Any
 
 from utilmeta.core.request import Request
 from utilmeta.core.request.request import Headers, HeaderSource
 from utilmeta.core.response import Response
+from utilmeta.core.response.wire import framing, status_line
 from utilmeta.core.server.backends.base import ServerAdaptor
+from utilmeta.core.server.backends.paths import wsgi_path
 
-__all__ = ["EnvironHeaders", "request_from_environ", "send_wsgi", "WSGIApp", "WSGIServerAdaptor", "status_line"]
+__all__ = ["EnvironHeaders", "request_from_environ", "send_wsgi", "WSGIApp", "WSGIServerAdaptor"]
 
 StartResponse = Callable[..., Any]
-
-_STATUS_LINES = {s.value: f"{s.value} {s.phrase}" for s in HTTPStatus}
-
-
-def status_line(status: int) -> str:
-    return _STATUS_LINES.get(status) or f"{status} Unknown"
 
 
 #: environ keys of header names, for look-ups (the few names the core asks for)
@@ -70,12 +63,7 @@ class EnvironHeaders(HeaderSource):
 
 def request_from_environ(environ: dict[str, Any], native: Any = None) -> Request:
     """The core's request for a WSGI environ; the body is read only if the endpoint needs it."""
-    path = environ.get("PATH_INFO") or "/"
-    if not path.isascii():
-        try:
-            path = path.encode("latin-1").decode("utf-8")  # PEP 3333 hands bytes over as latin-1
-        except UnicodeError:
-            pass
+    path = wsgi_path(environ)
     headers = EnvironHeaders(environ)
 
     def reader(limit: int) -> bytes:
@@ -105,8 +93,9 @@ def request_from_environ(environ: dict[str, Any], native: Any = None) -> Request
 
 
 def send_wsgi(response: Response, start_response: StartResponse) -> Iterable[bytes]:
-    start_response(status_line(response.status), response.header_items(content_length=True))
-    return [response.body or b""]
+    headers, body = framing(response)
+    start_response(status_line(response.status), headers)
+    return [body]
 
 
 class WSGIApp:
@@ -116,19 +105,11 @@ class WSGIApp:
     def __init__(self, service: Any):
         self.service = service
         self.router = service.router
-        self._started = False
-        self._lock = threading.Lock()
-
-    def _start(self) -> None:
-        with self._lock:
-            if not self._started:
-                if self.service.startup():
-                    atexit.register(self.service.shutdown)
-                self._started = True
+        self.lifecycle = service.adaptor.lifecycle
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        if not self._started:
-            self._start()
+        if not self.lifecycle.started:
+            self.lifecycle.start()
         response = self.router(request_from_environ(environ))
         return send_wsgi(response, start_response)
 
@@ -162,4 +143,4 @@ class WSGIServerAdaptor(ServerAdaptor):
             pass
         finally:
             server.server_close()
-            self.service.shutdown()
+            self.lifecycle.shutdown()

@@ -133,7 +133,7 @@ class DjangoServerAdaptor(ServerAdaptor):
                 pass
             finally:
                 restore()
-                service.shutdown()
+                self.lifecycle.shutdown()
 
         if service.auto_reload:
             from django.utils import autoreload
@@ -143,17 +143,7 @@ class DjangoServerAdaptor(ServerAdaptor):
             serve()
 
     def _run_asgi(self, **kwargs: Any) -> None:
-        try:
-            import uvicorn
-        except ImportError:
-            raise ImportError("running an asynchronous django service needs uvicorn: pip install uvicorn") from None
-        service = self.service
-        app = self.application()
-        kwargs.setdefault("host", service.host)
-        kwargs.setdefault("port", service.port)
-        kwargs.setdefault("log_level", "warning" if service.production else "info")
-        print(service.banner(), flush=True)
-        uvicorn.run(app, **kwargs)
+        self.run_uvicorn(self.application(), kwargs)
 
 
 def _stop_on_sigterm() -> Any:

@@ -15,7 +15,6 @@ project has no URL patterns at all, every path goes to the core (its 404s).
 from __future__ import annotations
 
 import asyncio
-import atexit
 import inspect
 import threading
 import weakref
@@ -31,6 +30,7 @@ from django.db import close_old_connections, connections, reset_queries
 
 from utilmeta.core.request import Request
 from utilmeta.core.server.backends.asgi import Receive, Scope, Send, lifespan, request_from_scope, send_asgi
+from utilmeta.core.server.backends.paths import MountTable, mounted_environ
 from utilmeta.core.server.backends.wsgi import StartResponse, request_from_environ, send_wsgi
 
 if TYPE_CHECKING:
@@ -92,17 +92,14 @@ def _opened() -> bool:
     return bool(connections.all(initialized_only=True) or caches.all(initialized_only=True))
 
 
-def _under(path: str, route: str) -> bool:
-    return route == "/" or path == route or path.startswith(route + "/")
-
-
 class _Dispatch:
     """What both handlers need to know, bound once per application."""
 
     def _bind(self, service: UtilMeta) -> None:
         self._service = service
         self._router = service.router
-        self._mounts: list[tuple[str, Any]] = []
+        self._lifecycle = service.adaptor.lifecycle
+        mounts = []
         for app, route in service.mounts:
             if getattr(app, "urls", None) is not None:
                 continue  # a Django router: served through the URLconf
@@ -110,11 +107,11 @@ class _Dispatch:
                 from asgiref.wsgi import WsgiToAsgi
 
                 app = WsgiToAsgi(app)
-            self._mounts.append((route.rstrip("/") or "/", app))
+            mounts.append((app, route))
+        self._mounts = MountTable(mounts)
         self._all_core = False  # no Django URL patterns: the core answers what no mount does
         self._core_first = False  # ... and nothing is mounted: the core answers every path
         self._signals = True
-        self._started = False  # startup hooks ran (or a lifespan runs them)
         self._ready = False  # the first request's preparation is done
         self._start_lock = threading.Lock()
         self._astart_lock = asyncio.Lock()
@@ -124,12 +121,6 @@ class _Dispatch:
         self._all_core = _no_django_urls()
         self._core_first = self._all_core and not self._mounts
         self._signals = _signals_matter()
-
-    def _mount_for(self, path: str) -> tuple[str, Any] | None:
-        for route, app in self._mounts:
-            if _under(path, route):
-                return route, app
-        return None
 
 
 class UtilMetaWSGIHandler(WSGIHandler, _Dispatch):
@@ -145,10 +136,7 @@ class UtilMetaWSGIHandler(WSGIHandler, _Dispatch):
         with self._start_lock:
             if self._ready:
                 return
-            if not self._started:
-                self._started = True
-                if self._service.startup():
-                    atexit.register(self._service.shutdown)
+            self._lifecycle.start()
             self._prepare()
             self._ready = True
 
@@ -160,9 +148,9 @@ class UtilMetaWSGIHandler(WSGIHandler, _Dispatch):
         if found is not None or self._core_first:
             return self._serve(request, environ, start_response, found)
         if self._mounts:
-            mount = self._mount_for(request.path)
+            mount = self._mounts.find(request.path)
             if mount is not None:
-                return mount[1](_mounted_environ(environ, mount[0]), start_response)
+                return mount[1](mounted_environ(environ, mount[0]), start_response)
         if self._all_core:
             return self._serve(request, environ, start_response)
         return super().__call__(environ, start_response)
@@ -178,15 +166,6 @@ class UtilMetaWSGIHandler(WSGIHandler, _Dispatch):
         finally:
             signals.request_finished.send(sender=self.__class__)
         return send_wsgi(response, start_response)
-
-
-def _mounted_environ(environ: dict[str, Any], route: str) -> dict[str, Any]:
-    if route == "/":
-        return environ
-    child = dict(environ)
-    child["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + route
-    child["PATH_INFO"] = environ.get("PATH_INFO", "")[len(route) :]
-    return child
 
 
 async def _asend(signal: Any, **kwargs: Any) -> None:
@@ -212,16 +191,13 @@ class UtilMetaASGIHandler(ASGIHandler, _Dispatch):
         async with self._astart_lock:
             if self._ready:
                 return
-            if not self._started:
-                self._started = True
-                if await self._service.astartup():
-                    atexit.register(self._service.shutdown)
+            if not self._lifecycle.started:
+                await self._lifecycle.astart()
             self._prepare()
             self._ready = True
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
-        self._started = True
-        await lifespan(self._service, receive, send)
+        await lifespan(self._lifecycle, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -237,11 +213,11 @@ class UtilMetaASGIHandler(ASGIHandler, _Dispatch):
             await self._lifespan(receive, send)
             return
         if self._mounts:
-            mount = self._mount_for(scope.get("path") or "/")
+            mount = self._mounts.find(scope.get("path") or "/")
             if mount is not None:
                 route, app = mount
                 child = dict(scope)
-                if route != "/":
+                if route:
                     child["root_path"] = scope.get("root_path", "") + route
                 await app(child, receive, send)
                 return

@@ -1,0 +1,203 @@
+"""The framing of answers on the wire, read as raw bytes from each backend's own server.
+
+One keep-alive connection per backend carries, in order: a GET, a HEAD, a 204, a 304, and a POST
+sent with ``Expect: 100-continue``, then a GET again. A body where none belongs (HEAD, 204, 304)
+or a wrong ``Content-Length`` would shift every later answer on the connection, so each answer
+is read exactly as framed and the next must start with a status line. The rules are the core's
+(:mod:`utilmeta.core.response.wire`): every backend must follow them the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from netutil import free_port, wait_for_port
+
+BACKENDS = ["django", "flask", "starlette", "fastapi", "sanic", "tornado"]
+
+SERVICE = """
+from utilmeta import UtilMeta
+from utilmeta.core import api, request, response
+
+
+class RootAPI(api.API):
+    @api.get
+    def hello(self) -> str:
+        return "hello"
+
+    @api.get
+    def nothing(self) -> response.Response:
+        return response.Response(status=204, headers={{"X-Kind": "none"}})
+
+    @api.get
+    def cached(self) -> response.Response:
+        return response.Response("stale", status=304, headers={{"ETag": '"v1"'}})
+
+    @api.post
+    def echo(self, data: dict = request.Body) -> dict:
+        return data
+
+
+service = UtilMeta(__name__, backend={backend!r}, name="wire", api=RootAPI, route="/api", port={port})
+app = service.application()
+
+if __name__ == "__main__":
+    service.run()
+"""
+
+
+class Answer:
+    def __init__(self, status_line: str, headers: list[tuple[str, str]], body: bytes):
+        self.status_line = status_line
+        self.status = int(status_line.split(" ")[1])
+        self.headers = headers
+        self.body = body
+
+    def get(self, name: str) -> list[str]:
+        return [v for k, v in self.headers if k.lower() == name]
+
+
+class Wire:
+    """A raw HTTP/1.1 connection that reads answers exactly as they are framed."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.buffer = b""
+        self.closing = False
+
+    def send(self, data: bytes) -> None:
+        if self.closing:  # the last answer said "Connection: close" (a dev server may)
+            assert not self.buffer, f"stray bytes after an answer that closed the connection: {self.buffer!r}"
+            self.sock.close()
+            self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+            self.closing = False
+        self.sock.sendall(data)
+
+    def _fill(self) -> bool:
+        chunk = self.sock.recv(65536)
+        self.buffer += chunk
+        return bool(chunk)
+
+    def head(self) -> tuple[str, list[tuple[str, str]]]:
+        while b"\r\n\r\n" not in self.buffer:
+            assert self._fill(), f"the connection closed mid-answer: {self.buffer!r}"
+        raw, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        lines = raw.decode("latin-1").split("\r\n")
+        assert lines[0].startswith("HTTP/1.1 "), f"not a status line: {lines[0]!r} (a stray body before it?)"
+        headers = [(k.strip(), v.strip()) for k, v in (line.split(":", 1) for line in lines[1:])]
+        return lines[0], headers
+
+    def answer(self, method: str) -> Answer:
+        status_line, headers = self.head()
+        answer = Answer(status_line, headers, b"")
+        assert not answer.get("transfer-encoding"), f"{status_line}: chunked, not framed by Content-Length"
+        self.closing = "close" in [v.lower() for v in answer.get("connection")]
+        if method == "HEAD" or answer.status < 200 or answer.status in (204, 304):
+            return answer
+        lengths = answer.get("content-length")
+        assert len(lengths) == 1, f"{status_line}: Content-Length {lengths}"
+        size = int(lengths[0])
+        while len(self.buffer) < size:
+            assert self._fill(), "the connection closed mid-body"
+        answer.body, self.buffer = self.buffer[:size], self.buffer[size:]
+        return answer
+
+    def request(self, method: str, path: str, headers: str = "", body: bytes = b"") -> Answer:
+        self.send(f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n{headers}\r\n".encode() + body)
+        return self.answer(method)
+
+    def idle(self) -> bool:
+        """Nothing more was sent (no stray bytes after the last answer)."""
+        if self.closing:
+            return not self.buffer and not self._fill()
+        self.sock.settimeout(0.3)
+        try:
+            return not self.buffer and not self._fill()
+        except TimeoutError:
+            return not self.buffer
+        finally:
+            self.sock.settimeout(10)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@contextlib.contextmanager
+def run_service(backend: str, tmp: Path) -> Iterator[int]:
+    port = free_port()
+    script = tmp / f"wire_{backend}.py"
+    script.write_text(SERVICE.format(backend=backend, port=port))
+    proc = subprocess.Popen(
+        [sys.executable, str(script)],
+        cwd=tmp,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        wait_for_port(port, proc)
+        yield port
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        assert proc.stdout is not None
+        proc.stdout.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_framing_on_one_connection(backend: str, tmp_path: Path) -> None:
+    pytest.importorskip(backend)
+    with run_service(backend, tmp_path) as port:
+        wire = Wire(port)
+        try:
+            got = wire.request("GET", "/api/hello")
+            assert (got.status_line, got.get("content-length"), got.body) == ("HTTP/1.1 200 OK", ["5"], b"hello")
+            assert got.get("date"), "an origin server with a clock sends Date (RFC 9110 6.6.1)"
+
+            got = wire.request("HEAD", "/api/hello")
+            assert (got.status, got.get("content-length")) == (200, ["5"])  # the GET body's length, no body
+
+            got = wire.request("GET", "/api/nothing")
+            assert got.status_line == "HTTP/1.1 204 No Content"
+            assert got.get("x-kind") == ["none"]
+            assert not got.get("content-type")
+            # none from the core; wsgiref (django's runserver) adds a harmless "0" of its own
+            assert got.get("content-length") in ([], ["0"])
+
+            got = wire.request("GET", "/api/cached")
+            assert got.status_line == "HTTP/1.1 304 Not Modified"
+            assert got.get("etag") == ['"v1"'] and not got.get("content-type")
+
+            body = b'{"a": 1}'
+            wire.send(
+                b"POST /api/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body)
+            )
+            interim = wire.answer("POST")  # the server asks for the body (every server here does)
+            assert interim.status == 100 and not interim.headers  # Tornado's reason is "(Continue)"
+            wire.send(body)
+            got = wire.answer("POST")
+            while got.status == 100:  # werkzeug's dev server sends a second one; RFC 9110 15.2 allows it
+                got = wire.answer("POST")
+            assert (got.status, got.body) == (200, b'{"a":1}')
+
+            got = wire.request("GET", "/api/hello")
+            assert (got.status, got.body) == (200, b"hello")
+            assert wire.idle(), f"stray bytes after the last answer: {wire.buffer!r}"
+        finally:
+            wire.close()
