@@ -7,12 +7,17 @@ can ``from netutil import free_port``.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
-__all__ = ["free_port", "listening", "wait_for_port"]
+__all__ = ["free_port", "listening", "serve_script", "wait_for_port"]
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -59,3 +64,34 @@ def wait_for_port(
         time.sleep(0.05)
     text = output() if output is not None else ""
     raise AssertionError(f"nothing listened on {host}:{port} within {deadline}s\n{text}".rstrip())
+
+
+@contextlib.contextmanager
+def serve_script(
+    script: Path, port: int, *, env: dict[str, str] | None = None, stop_timeout: float = 15
+) -> Iterator[subprocess.Popen[str]]:
+    """Run ``python script`` (in its folder, its own process group) until it listens on ``port``;
+    on exit SIGTERM the group, SIGKILL it if it has not stopped within ``stop_timeout``."""
+    proc = subprocess.Popen(
+        [sys.executable, str(script)],
+        cwd=script.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, **(env or {})},
+        start_new_session=True,
+    )
+    try:
+        wait_for_port(port, proc)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(stop_timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()

@@ -5,9 +5,6 @@ untrusted address walking the header from the right (a client can put anything o
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -20,7 +17,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from app import make_service
-from harness import MATRIX, SERVED, _is_asgi, free_port, wait_for_port
+from harness import MATRIX, SERVED, _is_asgi, free_port
+from netutil import serve_script
 
 from utilmeta.core.server.service import _clear_service
 
@@ -59,27 +57,8 @@ def _served(backend: str, style: str, tmp: Path) -> Iterator[int]:
     (tmp / "server.py").write_text(
         SCRIPT.format(here=str(HERE), backend=backend, style=style, trusted=TRUSTED, port=port)
     )
-    proc = subprocess.Popen(
-        [sys.executable, "server.py"],
-        cwd=tmp,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        wait_for_port(port, proc)
+    with serve_script(tmp / "server.py", port):
         yield port
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        assert proc.stdout is not None
-        proc.stdout.close()
 
 
 def _from(port: int, local: str, headers: dict[str, str]) -> Any:

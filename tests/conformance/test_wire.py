@@ -10,16 +10,12 @@ is read exactly as framed and the next must start with a status line. The rules 
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from netutil import free_port, wait_for_port
+from netutil import free_port, serve_script
 
 BACKENDS = ["django", "flask", "starlette", "fastapi", "sanic", "tornado"]
 
@@ -136,27 +132,8 @@ def run_service(backend: str, tmp: Path) -> Iterator[int]:
     port = free_port()
     script = tmp / f"wire_{backend}.py"
     script.write_text(SERVICE.format(backend=backend, port=port))
-    proc = subprocess.Popen(
-        [sys.executable, str(script)],
-        cwd=tmp,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        wait_for_port(port, proc)
+    with serve_script(script, port, stop_timeout=10):
         yield port
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        assert proc.stdout is not None
-        proc.stdout.close()
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
