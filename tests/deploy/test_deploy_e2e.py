@@ -86,6 +86,16 @@ class RootAPI(api.API):
     def echo(self, data: bytes = request.Body):
         return str(len(data))
 
+    @api.post
+    def digest(self, data: bytes = request.Body):
+        import hashlib
+
+        return f"{{hashlib.sha256(data).hexdigest()[:16]}} {{len(data)}}"
+
+    @api.post
+    def json(self, data: dict = request.Body):
+        return "ok"
+
     if {asynchronous!r}:
 
         @api.get

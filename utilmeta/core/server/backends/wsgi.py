@@ -15,8 +15,9 @@ from utilmeta.core.response import Response
 from utilmeta.core.response.wire import framing, status_line
 from utilmeta.core.server.backends.base import ServerAdaptor
 from utilmeta.core.server.backends.paths import wsgi_path
+from utilmeta.utils.exceptions import BadRequest, HttpError
 
-__all__ = ["EnvironHeaders", "request_from_environ", "send_wsgi", "WSGIApp", "WSGIServerAdaptor"]
+__all__ = ["EnvironHeaders", "read_body", "request_from_environ", "send_wsgi", "WSGIApp", "WSGIServerAdaptor"]
 
 StartResponse = Callable[..., Any]
 
@@ -61,21 +62,40 @@ class EnvironHeaders(HeaderSource):
         return headers
 
 
+def read_body(stream: Any, headers: HeaderSource, limit: int) -> bytes:
+    """At most ``limit + 1`` bytes of the body from ``wsgi.input``. Whatever goes wrong while
+    reading is the client's doing (a malformed chunk, a disconnect): a 400, never a 500; and a
+    body shorter than its ``Content-Length`` is never handed on as if it were whole."""
+    if stream is None:
+        return b""
+    length = headers.get("content-length")
+    try:
+        if length:
+            expected = int(length)  # the core checked it is a number
+            want = min(expected, limit + 1)
+            data = stream.read(want)
+            while len(data) < want:
+                more = stream.read(want - len(data))
+                if not more:
+                    raise BadRequest(f"the request body ended after {len(data)} of its {expected} bytes")
+                data += more
+            return data
+        if "chunked" in (headers.get("transfer-encoding") or "").lower():
+            return stream.read(limit + 1)
+    except HttpError:
+        raise
+    except Exception as e:  # the server's reader: InvalidChunkSize, NoMoreData, OSError, ...
+        raise BadRequest(f"the request body could not be read ({type(e).__name__})") from None
+    return b""
+
+
 def request_from_environ(environ: dict[str, Any], native: Any = None) -> Request:
     """The core's request for a WSGI environ; the body is read only if the endpoint needs it."""
     path = wsgi_path(environ)
     headers = EnvironHeaders(environ)
 
     def reader(limit: int) -> bytes:
-        stream = environ.get("wsgi.input")
-        if stream is None:
-            return b""
-        length = headers.get("content-length")
-        if length:
-            return stream.read(min(int(length), limit + 1))
-        if "chunked" in (headers.get("transfer-encoding") or "").lower():
-            return stream.read(limit + 1)
-        return b""
+        return read_body(environ.get("wsgi.input"), headers, limit)
 
     server = environ.get("SERVER_NAME", "")
     port = environ.get("SERVER_PORT")
