@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
+    from utilmeta.core.server.backends import BackendInfo
     from utilmeta.core.server.service import UtilMeta
 
 __all__ = ["ServerAdaptor"]
@@ -18,14 +19,30 @@ __all__ = ["ServerAdaptor"]
 class ServerAdaptor:
     #: the registry name (``'flask'``)
     name: ClassVar[str]
-    #: the framework's top-level import name, and the utilmeta extra that installs it
-    framework: ClassVar[str | None] = None
-    extra: ClassVar[str | None] = None
-    default_asynchronous: ClassVar[bool] = False
-    default_port: ClassVar[int] = 8000
-    #: whether the service may be synchronous / asynchronous on this backend
-    supports_sync: ClassVar[bool] = True
-    supports_async: ClassVar[bool] = True
+    #: the backend's facts: its row in the registry (found by ``name``); an adaptor from outside
+    #: the registry sets its own ``BackendInfo``
+    info: ClassVar[BackendInfo]
+    # derived from ``info`` for the service's constructor
+    default_asynchronous: ClassVar[bool]
+    default_port: ClassVar[int]
+    supports_sync: ClassVar[bool]
+    supports_async: ClassVar[bool]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "info" not in cls.__dict__ and "name" in cls.__dict__:
+            from utilmeta.core.server.backends import BACKEND_INFO
+
+            if cls.name not in BACKEND_INFO:
+                raise TypeError(
+                    f"{cls.__name__}: backend {cls.name!r} has no registry row; set info = BackendInfo(...)"
+                )
+            cls.info = BACKEND_INFO[cls.name]
+        if "info" in cls.__dict__:
+            cls.default_asynchronous = cls.info.default_asynchronous
+            cls.default_port = cls.info.default_port
+            cls.supports_sync = cls.info.supports_sync
+            cls.supports_async = cls.info.supports_async
 
     def __init__(self, service: UtilMeta, app: Any = None):
         self.service = service
@@ -40,12 +57,13 @@ class ServerAdaptor:
     @property
     def version(self) -> str:
         """The installed framework's version, for the start banner."""
-        if not self.framework:
+        framework = self.info.framework
+        if not framework:
             return ""
         from importlib.metadata import PackageNotFoundError, version
 
         try:
-            return version(self.framework)
+            return version(framework)
         except PackageNotFoundError:
             return ""
 

@@ -302,10 +302,6 @@ def _max_body_size(router: Router) -> int:
 
 class SanicServerAdaptor(ServerAdaptor):
     name = "sanic"
-    framework = "sanic"
-    extra = "sanic"
-    default_asynchronous = True
-    default_port = 8000
 
     def __init__(self, service: Any, app: Any = None):
         super().__init__(service, app)

@@ -411,10 +411,6 @@ def _max_body_size(router: Router) -> int:
 
 class TornadoServerAdaptor(ServerAdaptor):
     name = "tornado"
-    framework = "tornado"
-    extra = "tornado"
-    default_asynchronous = True
-    default_port = 8000
 
     def __init__(self, service: Any, app: Any = None):
         super().__init__(service, app)

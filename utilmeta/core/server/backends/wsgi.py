@@ -135,8 +135,6 @@ class WSGIApp:
 
 class WSGIServerAdaptor(ServerAdaptor):
     name = "wsgi"
-    default_asynchronous = False
-    supports_async = False
 
     def application(self) -> WSGIApp:
         return WSGIApp(self.service)
