@@ -15,6 +15,9 @@ if TYPE_CHECKING:
 
 __all__ = ["ServerAdaptor"]
 
+#: class attributes copied from ``info``; an adaptor that set them would shadow its row
+_DERIVED = frozenset(("default_asynchronous", "default_port", "supports_sync", "supports_async"))
+
 
 class ServerAdaptor:
     #: the registry name (``'flask'``)
@@ -30,6 +33,9 @@ class ServerAdaptor:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        declared = _DERIVED.intersection(cls.__dict__)
+        if declared:
+            raise TypeError(f"{cls.__name__}: {', '.join(sorted(declared))} come from the backend's BackendInfo row")
         if "info" not in cls.__dict__ and "name" in cls.__dict__:
             from utilmeta.core.server.backends import BACKEND_INFO
 
