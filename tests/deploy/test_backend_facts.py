@@ -17,6 +17,7 @@ import pytest
 from deploy_support import require_module
 
 import utilmeta
+from utilmeta import UtilMeta
 from utilmeta.bin.scaffold import BACKENDS as SCAFFOLD_BACKENDS
 from utilmeta.bin.scaffold import scaffold
 from utilmeta.core.server import backends
@@ -24,6 +25,7 @@ from utilmeta.core.server.backends import BACKEND_INFO, BackendInfo, Server, Ser
 from utilmeta.deploy import DeployError, ServiceInfo, interface_of, servers_for
 from utilmeta.deploy.gunicorn import GunicornConfig
 from utilmeta.deploy.uwsgi import UWSGIConfig
+from utilmeta.utils.exceptions import SetupError
 
 ROWS = list(BACKEND_INFO.values())
 MODES = [(row, mode) for row in ROWS for mode in (False, True) if (row.when_async if mode else row.when_sync)]
@@ -50,9 +52,6 @@ def test_each_adaptor_reads_its_row(row: BackendInfo) -> None:
     adaptor = load(row.name)
     assert adaptor.name == row.name and adaptor.info is row
     assert backends.BACKENDS[row.name] == row.adaptor
-    assert adaptor.default_port == row.default_port
-    assert adaptor.default_asynchronous == row.default_asynchronous
-    assert (adaptor.supports_sync, adaptor.supports_async) == (row.supports_sync, row.supports_async)
     # the row's default mode is one the backend serves
     row.serving(row.default_asynchronous)
 
@@ -63,7 +62,7 @@ def test_an_adaptor_outside_the_registry_declares_its_own_row() -> None:
         class Nameless(ServerAdaptor):
             name = "seventh"
 
-    with pytest.raises(TypeError, match="default_port come from the backend's BackendInfo row"):
+    with pytest.raises(TypeError, match="default_port belong in the backend's BackendInfo row"):
 
         class Shadowing(ServerAdaptor):
             name = "flask"
@@ -77,8 +76,28 @@ def test_an_adaptor_outside_the_registry_declares_its_own_row() -> None:
         name = "seventh"
         info = own
 
-    assert (Seventh.default_port, Seventh.default_asynchronous) == (9001, True)
-    assert (Seventh.supports_sync, Seventh.supports_async) == (False, True)
+    class Derived(Seventh):
+        pass
+
+    assert Derived.info is own
+    service = UtilMeta(__name__, name="seventh", backend=Seventh)
+    assert (service.backend_name, service.port, service.asynchronous) == ("seventh", 9001, True)
+    with pytest.raises(SetupError, match="'seventh' cannot serve a synchronous service"):
+        UtilMeta(__name__, name="seventh", backend=Seventh, asynchronous=False)
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda row: row.name)
+def test_the_service_takes_its_defaults_from_the_row(row: BackendInfo) -> None:
+    if row.framework:
+        require_module(row.framework)
+    service = UtilMeta(__name__, name="facts", backend=row.name)
+    assert (service.port, service.asynchronous) == (row.default_port, row.default_asynchronous)
+    other = not row.default_asynchronous
+    if row.when_async if other else row.when_sync:
+        assert UtilMeta(__name__, name="facts", backend=row.name, asynchronous=other).asynchronous is other
+    else:
+        with pytest.raises(SetupError, match="cannot serve"):
+            UtilMeta(__name__, name="facts", backend=row.name, asynchronous=other)
 
 
 # -- deploy and bin read the row ---------------------------------------------------------------------------

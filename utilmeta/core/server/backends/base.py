@@ -15,27 +15,25 @@ if TYPE_CHECKING:
 
 __all__ = ["ServerAdaptor"]
 
-#: class attributes copied from ``info``; an adaptor that set them would shadow its row
-_DERIVED = frozenset(("default_asynchronous", "default_port", "supports_sync", "supports_async"))
+#: facts an adaptor used to declare itself; they live in its registry row now, and a class
+#: declaring one would silently disagree with the row
+_ROW_FACTS = frozenset(
+    ("framework", "extra", "default_asynchronous", "default_port", "supports_sync", "supports_async")
+)
 
 
 class ServerAdaptor:
     #: the registry name (``'flask'``)
     name: ClassVar[str]
-    #: the backend's facts: its row in the registry (found by ``name``); an adaptor from outside
-    #: the registry sets its own ``BackendInfo``
+    #: the backend's facts (framework, default port and mode, how it is served): its row in the
+    #: registry, found by ``name``; an adaptor from outside the registry sets its own
     info: ClassVar[BackendInfo]
-    # derived from ``info`` for the service's constructor
-    default_asynchronous: ClassVar[bool]
-    default_port: ClassVar[int]
-    supports_sync: ClassVar[bool]
-    supports_async: ClassVar[bool]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        declared = _DERIVED.intersection(cls.__dict__)
+        declared = _ROW_FACTS.intersection(cls.__dict__)
         if declared:
-            raise TypeError(f"{cls.__name__}: {', '.join(sorted(declared))} come from the backend's BackendInfo row")
+            raise TypeError(f"{cls.__name__}: {', '.join(sorted(declared))} belong in the backend's BackendInfo row")
         if "info" not in cls.__dict__ and "name" in cls.__dict__:
             from utilmeta.core.server.backends import BACKEND_INFO
 
@@ -44,11 +42,6 @@ class ServerAdaptor:
                     f"{cls.__name__}: backend {cls.name!r} has no registry row; set info = BackendInfo(...)"
                 )
             cls.info = BACKEND_INFO[cls.name]
-        if "info" in cls.__dict__:
-            cls.default_asynchronous = cls.info.default_asynchronous
-            cls.default_port = cls.info.default_port
-            cls.supports_sync = cls.info.supports_sync
-            cls.supports_async = cls.info.supports_async
 
     def __init__(self, service: UtilMeta, app: Any = None):
         self.service = service
