@@ -12,6 +12,7 @@ import pytest
 from utilmeta import UtilMeta
 from utilmeta.conf import Preference
 from utilmeta.core import api
+from utilmeta.core.server.backends import BACKEND_INFO
 from utilmeta.deploy import TARGETS, DeployError, ServiceInfo, interface_of, load, recommended_server, servers_for
 from utilmeta.deploy.docker import DockerImage
 from utilmeta.deploy.gunicorn import UVICORN_WORKER, GunicornConfig
@@ -30,7 +31,7 @@ def info(backend: str = "flask", **overrides: object) -> ServiceInfo:
         "backend": backend,
         "app": "server:app",
         "root": ROOT,
-        "asynchronous": backend in ("asgi", "starlette", "fastapi", "sanic", "tornado"),
+        "asynchronous": BACKEND_INFO[backend].default_asynchronous,
         "route": "/api",
         "python": PYTHON,
         "venv": ROOT / ".venv",

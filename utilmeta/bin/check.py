@@ -33,9 +33,8 @@ class Finding:
 
 def uses_django(service: Any) -> bool:
     """Whether the service runs on Django or configures it (``DjangoSettings``)."""
-    if service.backend_name == "django":
-        return True
-    return any(type(c).__module__.startswith("utilmeta.core.server.backends.django") for c in service.configs.values())
+    parts = (service.adaptor, *service.configs.values())
+    return any(type(part).__module__.startswith("utilmeta.core.server.backends.django") for part in parts)
 
 
 def _django_settings(service: Any) -> Any:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from utilmeta.bin.base import Command, CommandError, echo
 from utilmeta.bin.project import Project
+from utilmeta.core.server.backends import WorkerClass
 from utilmeta.deploy import TARGETS, DeployError, Renderer, ServiceInfo, load
 
 __all__ = ["DeployCommand", "renderer_options"]
@@ -64,7 +65,7 @@ class DeployCommand(Command):
         parser.add_argument("--instances", type=int, help="server instances on consecutive ports (nginx upstream)")
         parser.add_argument("--log-dir", type=Path, help="write logs here instead of stdout/stderr")
         parser.add_argument("--workers", type=int, help="worker processes (default: from the CPU count)")
-        parser.add_argument("--worker-class", choices=("gevent", "sync", "gthread", "uvicorn"))
+        parser.add_argument("--worker-class", choices=get_args(WorkerClass))
         parser.add_argument("--threads", type=int, help="threads per uWSGI worker")
         parser.add_argument("--timeout", type=int, help="request timeout in seconds")
         parser.add_argument("--stats", help="uWSGI stats address (default 127.0.0.1:9191)")

@@ -24,8 +24,12 @@ from typing import Any
 
 from utilmeta.bin.base import Command, CommandError, echo
 from utilmeta.bin.project import Project
+from utilmeta.core.server.backends import BACKEND_INFO
 
 __all__ = ["DownCommand", "RestartCommand", "RunCommand", "read_pid", "stop"]
+
+#: the backends whose own runner starts several worker processes (``meta run --workers``)
+_MULTIPROCESS_RUNNERS = ", ".join(name for name, row in BACKEND_INFO.items() if row.run_workers)
 
 
 def read_pid(pidfile: Path) -> int | None:
@@ -112,7 +116,9 @@ class RunCommand(Command):
     def arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--host", help="address to listen on (default: the service's host)")
         parser.add_argument("--port", type=int, help="port to listen on (default: the service's port)")
-        parser.add_argument("--workers", type=int, help="worker processes (sanic only; use Gunicorn elsewhere)")
+        parser.add_argument(
+            "--workers", type=int, help=f"worker processes ({_MULTIPROCESS_RUNNERS} only; use Gunicorn elsewhere)"
+        )
         parser.add_argument("-d", "--daemon", action="store_true", help="run in the background, with a pidfile")
         parser.add_argument("--wait", type=float, default=15.0, help="seconds -d waits for the service to answer")
 
@@ -134,9 +140,9 @@ class RunCommand(Command):
         if main is not None and not options and args.workers is None:
             os.execv(sys.executable, [sys.executable, str(main)])
         if args.workers is not None:
-            if service.backend_name != "sanic":
+            if not service.adaptor.info.run_workers:
                 raise CommandError(
-                    f"--workers is for sanic; a {service.backend_name} service runs several workers "
+                    f"--workers is for {_MULTIPROCESS_RUNNERS}; a {service.backend_name} service runs several workers "
                     f"under Gunicorn or uWSGI (`meta deploy gunicorn`)"
                 )
             options["workers"] = args.workers

@@ -13,10 +13,12 @@ from string import Template
 
 from utilmeta.bin.base import Command, CommandError, echo
 from utilmeta.bin.project import INI_NAMES, write_ini
+from utilmeta.core.server.backends import BACKEND_INFO
 
 __all__ = ["InitCommand", "SetupCommand", "detect_service", "scaffold"]
 
-BACKENDS = ("django", "flask", "starlette", "fastapi", "sanic", "tornado")
+#: the web frameworks a new project can start on (the framework-free backends need no template)
+BACKENDS = tuple(name for name, row in BACKEND_INFO.items() if row.framework)
 DEFAULT_BACKEND = "flask"
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 #: template file (under templates/project) → path in the new project
@@ -40,9 +42,15 @@ def _template(relative: str) -> Template:
 
 def scaffold(target: Path, name: str, backend: str) -> list[Path]:
     """Write a new project for ``backend`` into ``target``; return the files written."""
-    port = 5000 if backend == "flask" else 8000
+    row = BACKEND_INFO[backend]
     prefix = re.sub(r"\W", "_", name).upper() + "_"
-    values = {"name": name, "backend": backend, "extra": backend, "port": str(port), "prefix": prefix}
+    values = {
+        "name": name,
+        "backend": backend,
+        "extra": row.extra or "",
+        "port": str(row.default_port),
+        "prefix": prefix,
+    }
     written = []
     for source, destination in _FILES.items():
         path = target / destination
@@ -77,7 +85,8 @@ class SetupCommand(Command):
         echo(f"created project {name!r} ({args.backend}) in {target}:")
         for path in files:
             echo(f"  {path.relative_to(target)}")
-        if importlib.util.find_spec(args.backend) is None:
+        framework = BACKEND_INFO[args.backend].framework
+        if framework and importlib.util.find_spec(framework) is None:
             echo(f"note: {args.backend} is not installed here: pip install -r {target / 'requirements.txt'}")
         echo(f"next: cd {target} && meta run")
         return 0

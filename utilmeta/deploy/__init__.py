@@ -21,6 +21,7 @@ from utilmeta.deploy.base import (
     interface_of,
     recommended_server,
     servers_for,
+    serving_of,
 )
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "load",
     "recommended_server",
     "servers_for",
+    "serving_of",
 ]
 
 TARGETS: dict[str, str] = {

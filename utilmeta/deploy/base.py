@@ -12,7 +12,11 @@ import os
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from utilmeta.core.server import backends
+from utilmeta.core.server.backends import Interface, Server, Serving
+from utilmeta.utils.exceptions import SetupError
 
 if TYPE_CHECKING:
     from utilmeta.core.server.service import UtilMeta
@@ -27,14 +31,9 @@ __all__ = [
     "interface_of",
     "recommended_server",
     "servers_for",
+    "serving_of",
 ]
 
-Interface = Literal["wsgi", "asgi", "own"]
-Server = Literal["gunicorn", "uwsgi", "daphne", "sanic", "tornado"]
-
-#: backends whose framework runs its own server (put Nginx in front of several instances)
-_OWN_SERVER: dict[str, Server] = {"sanic": "sanic", "tornado": "tornado"}
-_ASGI_BACKENDS = frozenset(("asgi", "starlette", "fastapi"))
 _DEFAULT_MAX_BODY = 10 * 1024 * 1024
 
 
@@ -42,23 +41,22 @@ class DeployError(ValueError):
     """A deployment that cannot be rendered as asked (the message says what to change)."""
 
 
+def serving_of(backend: str, asynchronous: bool) -> Serving:
+    """How the backend registry says a service of this backend and mode is served."""
+    try:
+        return backends.info(backend).serving(asynchronous)
+    except SetupError as e:
+        raise DeployError(str(e)) from None
+
+
 def interface_of(backend: str, asynchronous: bool) -> Interface:
     """How a server talks to the service's application: WSGI, ASGI, or the framework's own server."""
-    if backend in _OWN_SERVER:
-        return "own"
-    if backend in _ASGI_BACKENDS or (backend == "django" and asynchronous):
-        return "asgi"
-    return "wsgi"
+    return serving_of(backend, asynchronous).interface
 
 
 def servers_for(backend: str, asynchronous: bool) -> tuple[Server, ...]:
     """The servers that can run the service, the recommended one first."""
-    kind = interface_of(backend, asynchronous)
-    if kind == "own":
-        return (_OWN_SERVER[backend],)
-    if kind == "asgi":
-        return ("daphne", "gunicorn") if backend == "django" else ("gunicorn", "daphne")
-    return ("gunicorn", "uwsgi")
+    return serving_of(backend, asynchronous).servers
 
 
 def recommended_server(backend: str, asynchronous: bool) -> Server:
@@ -109,8 +107,9 @@ class ServiceInfo:
             raise DeployError(f"port must be from 1 to 65535, got {self.port}")
         if self.instances < 1:
             raise DeployError(f"instances must be at least 1, got {self.instances}")
-        if self.server is not None and self.server not in servers_for(self.backend, self.asynchronous):
-            choices = ", ".join(servers_for(self.backend, self.asynchronous))
+        servers = self.serving.servers
+        if self.server is not None and self.server not in servers:
+            choices = ", ".join(servers)
             mode = "async" if self.asynchronous else "sync"
             raise DeployError(
                 f"server {self.server!r} cannot run a {self.backend} ({mode}) service; use one of: {choices}"
@@ -150,12 +149,17 @@ class ServiceInfo:
     # -- derived ---------------------------------------------------------------------------------
 
     @property
+    def serving(self) -> Serving:
+        """The backend registry's interface, servers and worker class for this service."""
+        return serving_of(self.backend, self.asynchronous)
+
+    @property
     def interface(self) -> Interface:
-        return interface_of(self.backend, self.asynchronous)
+        return self.serving.interface
 
     @property
     def chosen_server(self) -> Server:
-        return self.server or recommended_server(self.backend, self.asynchronous)
+        return self.server or self.serving.servers[0]
 
     @property
     def module(self) -> str:

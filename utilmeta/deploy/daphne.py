@@ -54,7 +54,7 @@ class GracefulServer(Server):
         service = _service()
         if service is not None:
             loop = reactor._asyncioEventloop
-            loop.run_until_complete(service.astartup())
+            loop.run_until_complete(service.adaptor.lifecycle.astartup())
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_signal)
         super().run()
@@ -94,7 +94,7 @@ class GracefulServer(Server):
         if service is None:
             self.stop()
             return
-        future = asyncio.ensure_future(service.ashutdown(), loop=reactor._asyncioEventloop)
+        future = asyncio.ensure_future(service.adaptor.lifecycle.ashutdown(), loop=reactor._asyncioEventloop)
         future.add_done_callback(lambda _: self.stop())
 
 

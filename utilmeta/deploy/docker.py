@@ -90,8 +90,6 @@ class DockerImage(Renderer):
         packages = _SERVER_PACKAGES.get(server, {}).get(info.interface, "")
         install = "pip install --no-cache-dir -r requirements.txt" + (f" {packages}" if packages else "")
         command = self._command()
-        if server == "tornado":
-            command = ["python", *command[1:]]
         lines = [
             f"FROM {self.base_image}",
             "",

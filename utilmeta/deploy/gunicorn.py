@@ -8,14 +8,14 @@ as it boots and stops; an ASGI service's hooks run through the lifespan protocol
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar
 
+from utilmeta.core.server.backends import WorkerClass
 from utilmeta.deploy.base import DeployError, Renderer, ServiceInfo
 
 __all__ = ["GunicornConfig", "UVICORN_WORKER"]
 
 UVICORN_WORKER = "uvicorn_worker.UvicornWorker"
-WorkerClass = Literal["sync", "gthread", "gevent", "uvicorn"]
 
 _HOOKS = '''
 
@@ -56,7 +56,8 @@ class GunicornConfig(Renderer):
         loglevel: str = "info",
     ):
         super().__init__(info)
-        if info.interface == "own":
+        default_worker = info.serving.worker_class
+        if default_worker is None:
             raise DeployError(
                 f"a {info.backend} service runs on its own server, not on Gunicorn: "
                 f"use `meta deploy supervisor` or `meta deploy systemd` and put Nginx in front"
@@ -65,7 +66,7 @@ class GunicornConfig(Renderer):
             raise DeployError(f"workers must be at least 1, got {workers}")
         asgi = info.interface == "asgi"
         if worker_class is None:
-            worker_class = "uvicorn" if asgi else "gevent"
+            worker_class = default_worker
         if asgi and worker_class != "uvicorn":
             raise DeployError(f"an ASGI service needs the uvicorn worker on Gunicorn, not {worker_class!r}")
         if not asgi and worker_class == "uvicorn":

@@ -25,14 +25,14 @@ def worker_started() -> None:
     """Run the service's startup hooks in this worker, if not done yet."""
     service = _service()
     if service is not None:
-        service.startup()
+        service.adaptor.lifecycle.startup()
 
 
 def worker_stopped() -> None:
     """Run the service's shutdown hooks in this worker, if it started."""
     service = _service()
     if service is not None:
-        service.shutdown()
+        service.adaptor.lifecycle.shutdown()
 
 
 def _install_uwsgi() -> None:

@@ -101,13 +101,11 @@ class UtilMeta:
         self.host = host or "127.0.0.1"
         if port is not None and not (isinstance(port, int) and 0 <= port <= 65535):
             raise SetupError(f"port must be an integer from 0 to 65535, got {port!r}")
-        self.port = port if port is not None else adaptor_cls.default_port
+        facts = adaptor_cls.info
+        self.port = port if port is not None else facts.default_port
         self.version = _version_str(version)
-        self.asynchronous = adaptor_cls.default_asynchronous if asynchronous is None else bool(asynchronous)
-        if self.asynchronous and not adaptor_cls.supports_async:
-            raise SetupError(f"backend {self.backend_name!r} cannot serve an asynchronous service")
-        if not self.asynchronous and not adaptor_cls.supports_sync:
-            raise SetupError(f"backend {self.backend_name!r} only serves asynchronous services")
+        self.asynchronous = facts.default_asynchronous if asynchronous is None else bool(asynchronous)
+        facts.serving(self.asynchronous)  # SetupError for a mode the backend cannot serve
         self.scheme = scheme or "http"
         self.route = "/" + route.strip("/") if route and route.strip("/") else ""
         self._origin = origin

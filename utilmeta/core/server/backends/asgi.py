@@ -164,7 +164,6 @@ class ASGIApp:
 
 class ASGIServerAdaptor(ServerAdaptor):
     name = "asgi"
-    default_asynchronous = True
 
     def application(self) -> ASGIApp:
         return ASGIApp(self.service)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 if TYPE_CHECKING:
     import asyncio
 
+    from utilmeta.core.server.backends import BackendInfo
     from utilmeta.core.server.service import UtilMeta
 
 __all__ = ["Lifecycle", "ServerAdaptor"]
@@ -100,18 +101,33 @@ def _after_fork() -> None:
 
 os.register_at_fork(after_in_child=_after_fork)
 
+#: facts an adaptor used to declare itself; they live in its registry row now, and a class
+#: declaring one would silently disagree with the row
+_ROW_FACTS = frozenset(
+    ("framework", "extra", "default_asynchronous", "default_port", "supports_sync", "supports_async")
+)
+
 
 class ServerAdaptor:
     #: the registry name (``'flask'``)
     name: ClassVar[str]
-    #: the framework's top-level import name, and the utilmeta extra that installs it
-    framework: ClassVar[str | None] = None
-    extra: ClassVar[str | None] = None
-    default_asynchronous: ClassVar[bool] = False
-    default_port: ClassVar[int] = 8000
-    #: whether the service may be synchronous / asynchronous on this backend
-    supports_sync: ClassVar[bool] = True
-    supports_async: ClassVar[bool] = True
+    #: the backend's facts (framework, default port and mode, how it is served): its row in the
+    #: registry, found by ``name``; an adaptor from outside the registry sets its own
+    info: ClassVar[BackendInfo]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        declared = _ROW_FACTS.intersection(cls.__dict__)
+        if declared:
+            raise TypeError(f"{cls.__name__}: {', '.join(sorted(declared))} belong in the backend's BackendInfo row")
+        if "info" not in cls.__dict__ and "name" in cls.__dict__:
+            from utilmeta.core.server.backends import BACKEND_INFO
+
+            if cls.name not in BACKEND_INFO:
+                raise TypeError(
+                    f"{cls.__name__}: backend {cls.name!r} has no registry row; set info = BackendInfo(...)"
+                )
+            cls.info = BACKEND_INFO[cls.name]
 
     def __init__(self, service: UtilMeta, app: Any = None):
         self.service = service
@@ -127,12 +143,13 @@ class ServerAdaptor:
     @property
     def version(self) -> str:
         """The installed framework's version, for the start banner."""
-        if not self.framework:
+        framework = self.info.framework
+        if not framework:
             return ""
         from importlib.metadata import PackageNotFoundError, version
 
         try:
-            return version(self.framework)
+            return version(framework)
         except PackageNotFoundError:
             return ""
 

@@ -14,8 +14,6 @@ __all__ = ["FastAPIServerAdaptor"]
 
 class FastAPIServerAdaptor(StarletteServerAdaptor):
     name = "fastapi"
-    framework = "fastapi"
-    extra = "fastapi"
 
     @classmethod
     def accepts(cls, app: Any) -> bool:

@@ -106,10 +106,6 @@ class FlaskDispatcher(WSGIApp):
 
 class FlaskServerAdaptor(ServerAdaptor):
     name = "flask"
-    framework = "flask"
-    extra = "flask"
-    default_asynchronous = False
-    default_port = 5000
 
     _native: Flask | None = None
     _dispatcher: FlaskDispatcher | None = None

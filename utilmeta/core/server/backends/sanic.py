@@ -298,10 +298,6 @@ def _worker_app(module_name: str, app_name: str) -> Sanic:
 
 class SanicServerAdaptor(ServerAdaptor):
     name = "sanic"
-    framework = "sanic"
-    extra = "sanic"
-    default_asynchronous = True
-    default_port = 8000
 
     def __init__(self, service: Any, app: Any = None):
         super().__init__(service, app)

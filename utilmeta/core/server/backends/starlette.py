@@ -138,10 +138,6 @@ def _with_hooks(lifecycle: Lifecycle, inner: Any) -> Any:
 
 class StarletteServerAdaptor(ServerAdaptor):
     name = "starlette"
-    framework = "starlette"
-    extra = "starlette"
-    default_asynchronous = True
-    default_port = 8000
 
     _native: Any = None
 

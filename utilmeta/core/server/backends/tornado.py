@@ -364,10 +364,6 @@ def _no_access_log(handler: RequestHandler) -> None:
 
 class TornadoServerAdaptor(ServerAdaptor):
     name = "tornado"
-    framework = "tornado"
-    extra = "tornado"
-    default_asynchronous = True
-    default_port = 8000
 
     def __init__(self, service: Any, app: Any = None):
         super().__init__(service, app)

@@ -136,8 +136,6 @@ class WSGIApp:
 
 class WSGIServerAdaptor(ServerAdaptor):
     name = "wsgi"
-    default_asynchronous = False
-    supports_async = False
 
     def application(self) -> WSGIApp:
         return WSGIApp(self.service)

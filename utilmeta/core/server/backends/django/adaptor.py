@@ -39,10 +39,6 @@ class DefaultDjangoSettings(Config):
 
 class DjangoServerAdaptor(ServerAdaptor):
     name = "django"
-    framework = "django"
-    extra = "django"
-    default_asynchronous = False
-    default_port = 8000
 
     def __init__(self, service: UtilMeta, app: Any = None):
         super().__init__(service, app)
