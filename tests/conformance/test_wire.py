@@ -10,6 +10,7 @@ is read exactly as framed and the next must start with a status line. The rules 
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,6 +41,10 @@ class RootAPI(api.API):
     @api.post
     def echo(self, data: dict = request.Body) -> dict:
         return data
+
+    @api.get
+    def trace(self, trace: str = request.HeaderParam("X-Trace")) -> dict:
+        return {{"trace": trace, "headers": self.request.headers.get("x-trace")}}
 
 
 service = UtilMeta(__name__, backend={backend!r}, name="wire", api=RootAPI, route="/api", port={port})
@@ -176,5 +181,22 @@ def test_framing_on_one_connection(backend: str, tmp_path: Path) -> None:
             got = wire.request("GET", "/api/hello")
             assert (got.status, got.body) == (200, b"hello")
             assert wire.idle(), f"stray bytes after the last answer: {wire.buffer!r}"
+        finally:
+            wire.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_header_bytes_read_alike(backend: str, tmp_path: Path) -> None:
+    """A header's bytes outside ASCII read the same on every backend (as latin-1, as WSGI and
+    ASGI hand them over), and echoing them back is no 500."""
+    pytest.importorskip(backend)
+    with run_service(backend, tmp_path) as port:
+        wire = Wire(port)
+        try:
+            for raw, text in ((b"\xff\xfe", "\u00ff\u00fe"), ("caf\u00e9".encode(), "caf\u00c3\u00a9")):
+                wire.send(b"GET /api/trace HTTP/1.1\r\nHost: x\r\nX-Trace: " + raw + b"\r\n\r\n")
+                got = wire.answer("GET")
+                assert got.status == 200, got.body
+                assert json.loads(got.body) == {"trace": text, "headers": text}
         finally:
             wire.close()

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote
 
-__all__ = ["MountTable", "unquote_path", "wsgi_path", "mounted_environ"]
+__all__ = ["MountTable", "origin_form", "unquote_path", "wsgi_path", "mounted_environ"]
 
 
 def wsgi_path(environ: dict[str, Any]) -> str:
@@ -30,6 +30,18 @@ def wsgi_path(environ: dict[str, Any]) -> str:
 def unquote_path(path: str) -> str:
     """A raw request path, percent-decoded."""
     return unquote(path) if "%" in path else path
+
+
+def origin_form(target: str) -> str:
+    """The path of a request target (RFC 9112 §3.2): ``http://host/a`` in absolute-form,
+    which a server must accept, is ``/a``."""
+    if target[:1] == "/":
+        return target
+    scheme, sep, rest = target.partition("://")
+    if sep and scheme.lower() in ("http", "https"):
+        slash = rest.find("/")
+        return rest[slash:] if slash >= 0 else "/"
+    return target
 
 
 def _under(path: str, prefix: str) -> bool:

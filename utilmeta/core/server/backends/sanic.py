@@ -97,11 +97,20 @@ class _SanicHeaders(HeaderSource):
         self.native = native
 
     def get(self, name: str) -> str | None:
-        return fold(name, self.native.getall(name, None))
+        value = fold(name, self.native.getall(name, None))
+        return value if value is None or value.isascii() else _latin1(value)
 
     def build(self) -> Headers:
         # plain str names: multidict's istr is no dict key to msgspec
-        return Headers.from_pairs((str(key), value) for key, value in self.native.items())
+        return Headers.from_pairs(
+            (str(key), value if value.isascii() else _latin1(value)) for key, value in self.native.items()
+        )
+
+
+def _latin1(value: str) -> str:
+    # Sanic decodes header bytes as UTF-8 (surrogates for the rest); WSGI, ASGI and Tornado
+    # give them as latin-1: the same bytes must read the same on every backend
+    return value.encode("utf-8", "surrogateescape").decode("latin-1")
 
 
 def _core_request(request: Any) -> Request:

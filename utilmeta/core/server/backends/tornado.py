@@ -49,7 +49,7 @@ from utilmeta.core.request.request import Headers, HeaderSource, fold
 from utilmeta.core.response import Response
 from utilmeta.core.response.wire import framing, http_date, reason
 from utilmeta.core.server.backends.base import Lifecycle, ServerAdaptor
-from utilmeta.core.server.backends.paths import MountTable, mounted_environ, unquote_path
+from utilmeta.core.server.backends.paths import MountTable, mounted_environ, origin_form, unquote_path
 from utilmeta.utils.exceptions import SetupError
 
 __all__ = ["TornadoServerAdaptor"]
@@ -98,7 +98,7 @@ class _APIPaths(Matcher):
         self.router = router
 
     def match(self, request: HTTPServerRequest) -> dict[str, Any] | None:
-        return {} if self.router.match(unquote_path(request.path)) is not None else None
+        return {} if self.router.match(_path(request)) is not None else None
 
 
 class _TornadoHeaders(HeaderSource):
@@ -116,10 +116,15 @@ class _TornadoHeaders(HeaderSource):
         return Headers.from_pairs(self.native.get_all())
 
 
+def _path(req: HTTPServerRequest) -> str:
+    # Tornado keeps an absolute-form target (``GET http://host/a``) whole in ``path``
+    return unquote_path(req.path if req.path[:1] == "/" else origin_form(req.path))
+
+
 def _core_request(req: HTTPServerRequest, parts: list[bytes] | None) -> Request:
     return Request(
         req.method or "GET",
-        unquote_path(req.path),
+        _path(req),
         req.query,
         _TornadoHeaders(req.headers),
         body=(parts[0] if len(parts) == 1 else b"".join(parts)) if parts else b"",
