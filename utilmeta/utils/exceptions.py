@@ -13,7 +13,8 @@ The hierarchy::
           ├── Unauthorized 401, PaymentRequired 402, PermissionDenied 403, NotFound 404,
           │   MethodNotAllowed 405, NotAcceptable 406, RequestTimeout 408, Conflict 409, Gone 410,
           │   PreconditionFailed 412, RequestEntityTooLarge 413, UnsupportedMediaType 415,
-          │   UnprocessableEntity 422, Locked 423, TooManyRequests 429
+          │   UnprocessableEntity 422, Locked 423, TooManyRequests 429,
+          │   RequestHeaderFieldsTooLarge 431
           └── ServerError 500, NotImplementedFeature 501, BadGateway 502, ServiceUnavailable 503,
               GatewayTimeout 504
 
@@ -56,6 +57,7 @@ __all__ = [
     "UnprocessableEntity",
     "Locked",
     "TooManyRequests",
+    "RequestHeaderFieldsTooLarge",
     "ServerError",
     "NotImplementedFeature",
     "BadGateway",
@@ -226,6 +228,10 @@ class Locked(HttpError):
 
 class TooManyRequests(HttpError):
     status = 429
+
+
+class RequestHeaderFieldsTooLarge(HttpError):
+    status = 431
 
 
 class ServerError(HttpError):
