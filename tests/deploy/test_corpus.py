@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 from corpus import CASES, send_raw, verdict
-from test_deploy_e2e import Deployment, Row, _require_row
+from test_deploy_e2e import Deployment, Row, deployed
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="deployment tests run on Linux")
 
@@ -31,17 +31,8 @@ ROWS = [
 
 @pytest.fixture(scope="module", params=ROWS, ids=lambda row: row.id)
 def deployment(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    row: Row = request.param
-    _require_row(row)
-    d = Deployment(row, tmp_path_factory.mktemp(f"corpus-{row.id}"))
-    try:
-        d.start()
-    except BaseException:
-        logs = d.logs()
-        d.close()
-        raise AssertionError(f"{row.id} did not start:\n{logs}") from None
-    yield d
-    d.close()
+    with deployed(request.param, tmp_path_factory.mktemp(f"corpus-{request.param.id}")) as d:
+        yield d
 
 
 def _run(port: int, server: str | None = None) -> tuple[list[str], dict[str, int]]:

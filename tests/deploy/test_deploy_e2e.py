@@ -10,6 +10,7 @@ run in order; the last one stops it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -375,19 +376,27 @@ def supervisord_config(root: Path, programs: Path) -> str:
     )
 
 
-@pytest.fixture(scope="module", params=ROWS, ids=lambda row: row.id)
-def deployment(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    row: Row = request.param
+@contextlib.contextmanager
+def deployed(row: Row, root: Path) -> Iterator[Deployment]:
+    """The row's servers and Nginx, running in ``root`` (skipped when a tool is missing)."""
     _require_row(row)
-    d = Deployment(row, tmp_path_factory.mktemp(row.id))
+    d = Deployment(row, root)
     try:
         d.start()
     except BaseException:
         logs = d.logs()
         d.close()
         raise AssertionError(f"{row.id} did not start:\n{logs}") from None
-    yield d
-    d.close()
+    try:
+        yield d
+    finally:
+        d.close()
+
+
+@pytest.fixture(scope="module", params=ROWS, ids=lambda row: row.id)
+def deployment(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    with deployed(request.param, tmp_path_factory.mktemp(request.param.id)) as d:
+        yield d
 
 
 def _explain(d: Deployment) -> str:
