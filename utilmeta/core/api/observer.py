@@ -60,7 +60,7 @@ def _defined(observer: Any, event: str) -> Callable[..., None] | None:
         return None
     if not callable(method):
         raise TypeError(f"observer {observer!r}: {event} must be a method, got {method!r}")
-    return method  # type: ignore[no-any-return]
+    return method
 
 
 class Observers:
