@@ -15,6 +15,10 @@ never run). Modules are grouped into packages (:func:`package_of`):
 
 No two packages may import each other, directly or around a longer circle, and nothing in
 ``utilmeta.core`` may import ``ops``, ``deploy`` or ``bin``. There is no allow-list.
+
+Import *strings* are not imports here: the registries' ``'module:Class'`` tables and the lazy
+``__getattr__`` tables name modules of their own package, and the Django settings name the
+django adaptor's URLconf and WSGI application for Django to import when it serves.
 """
 
 from __future__ import annotations

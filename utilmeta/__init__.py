@@ -20,7 +20,7 @@ def _docs_mounts(service: UtilMeta) -> list[Any]:
     return docs_mounts(service)
 
 
-SIDE_MOUNTS.append(_docs_mounts)
+SIDE_MOUNTS["docs"] = _docs_mounts
 
 
 def __getattr__(name: str) -> Any:

@@ -19,9 +19,13 @@ from app import make_service
 from harness import MATRIX, SERVED, Answer, Client, served
 from observed import Recorder, read
 
+from utilmeta import UtilMeta
 from utilmeta.conf import Logging
 from utilmeta.conf._access import ACCESS_LOG, ACCESS_LOGGER
+from utilmeta.core import api
+from utilmeta.core.api.plugin import Plugin
 from utilmeta.core.api.router import ObservedRouter, Router
+from utilmeta.core.response import Response
 from utilmeta.core.server.service import _clear_service
 from utilmeta.testing import TestClient
 from utilmeta.utils.exceptions import SetupError
@@ -208,6 +212,35 @@ def test_an_object_with_no_event_method_is_refused_at_once() -> None:
     service = make_service("wsgi", "sync")
     with pytest.raises(TypeError, match="defines none of started, failed, finished"):
         service.observe(object())
+
+
+def test_a_class_is_refused_for_its_instance() -> None:
+    service = make_service("wsgi", "sync")
+    with pytest.raises(TypeError, match=r"Recorder\(\) instead of"):
+        service.observe(Recorder)
+
+
+def test_an_error_a_plugin_answers_for_is_still_reported() -> None:
+    class Apologise(Plugin):
+        def handle_error(self, request: Any, error: BaseException) -> Response | None:
+            return Response("sorry", status=503)
+
+    @Apologise()
+    class RootAPI(api.API):
+        @api.get
+        def hello(self) -> str:
+            raise RuntimeError("down")
+
+    service = UtilMeta(__name__, backend="wsgi", api=RootAPI)
+    recorder = service.observe(Recorder())
+    with TestClient(service) as client:
+        answer = client.get("/hello")
+    assert (answer.status_code, answer.content) == (503, b"sorry")  # the plugin's answer, untouched
+    assert [(e["event"], e.get("error"), e.get("status")) for e in recorder.events] == [
+        ("started", None, None),
+        ("failed", "RuntimeError", None),
+        ("finished", None, 503),
+    ]
 
 
 def test_an_observer_defines_only_the_events_it_wants() -> None:

@@ -70,6 +70,8 @@ class Observers:
         self.observers = tuple(observers)
         found: dict[str, list[Callable[..., None]]] = {event: [] for event in EVENTS}
         for observer in self.observers:
+            if isinstance(observer, type):
+                raise TypeError(f"observe an instance, not the class: {observer.__name__}() instead of {observer!r}")
             methods = {event: _defined(observer, event) for event in EVENTS}
             if not any(methods.values()):
                 raise TypeError(f"{observer!r} is not an observer: it defines none of {', '.join(EVENTS)}")

@@ -23,9 +23,9 @@ Obs = TypeVar("Obs")
 C = TypeVar("C", bound=Config)
 
 _lock = threading.Lock()
-#: (service) -> extra APIs served beside the root API, under the root route (the docs); the
-#: ``utilmeta`` package adds the docs provider, so this layer never imports ``ops``
-SIDE_MOUNTS: list[Callable[[UtilMeta], list[Any]]] = []
+#: name -> (service) -> extra APIs served beside the root API, under the root route. The
+#: ``utilmeta`` package adds ``'docs'`` (from ``ops``), so this layer never imports ``ops``
+SIDE_MOUNTS: dict[str, Callable[[UtilMeta], list[Any]]] = {}
 
 
 def get_service() -> UtilMeta | None:
@@ -302,7 +302,7 @@ class UtilMeta:
         return router
 
     def _side_mounts(self) -> list[Any]:
-        return [mount for provide in SIDE_MOUNTS for mount in provide(self)]
+        return [mount for provide in SIDE_MOUNTS.values() for mount in provide(self)]
 
     # -- serving ---------------------------------------------------------------------------------
 
