@@ -201,6 +201,27 @@ def test_every_service_observes_the_access_line_once(restore_logging: None) -> N
     assert service.observers == [ACCESS_LOG]
 
 
+def test_without_a_logging_config_the_access_line_follows_the_users_logging(restore_logging: None) -> None:
+    records: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    access = logging.getLogger(ACCESS_LOGGER)
+    collect = Collect()
+    access.addHandler(collect)
+    try:
+        with TestClient(make_service("wsgi", "sync")) as client:
+            access.setLevel(logging.WARNING)
+            client.get("/api/hello", headers={"X-Request-ID": "quiet"})
+            access.setLevel(logging.INFO)  # the user's own logging setup turns it on
+            client.get("/api/hello", headers={"X-Request-ID": "loud"})
+    finally:
+        access.removeHandler(collect)
+    assert [(r.request_id, r.status, r.route) for r in records] == [("loud", 200, "/hello")]  # type: ignore[attr-defined]
+
+
 def test_observers_are_registered_before_the_application_is_built() -> None:
     service = make_service("wsgi", "sync")
     service.application()
