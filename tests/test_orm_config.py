@@ -19,7 +19,7 @@ from netutil import listening
 
 from utilmeta import UtilMeta
 from utilmeta.core.orm import Database, DatabaseConnections
-from utilmeta.core.orm import databases as databases_module
+from utilmeta.core.orm.backends.django import settings as django_integration
 
 POSTGRES_URL = os.environ.get("UTILMETA_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -135,7 +135,7 @@ def test_the_used_connections_are_current() -> None:
 
 
 def test_without_django_setup_leaves_the_config_alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(databases_module, "find_spec", lambda name: None)
+    monkeypatch.setattr(django_integration, "find_spec", lambda name: None)
     s = UtilMeta("djtest_orm_no_django", backend="wsgi")
     s.use(DatabaseConnections({"default": Database("db")}))
     s.setup()  # nothing to configure, nothing imported

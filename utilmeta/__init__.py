@@ -1,11 +1,26 @@
 """utilmeta: declare typed APIs once, run them on django, flask, starlette, fastapi, sanic or tornado."""
 
+import sys
 from typing import Any
 
-from utilmeta.core.server.service import UtilMeta
+from utilmeta.core.server.service import SIDE_MOUNTS, UtilMeta
 
 __version__ = "0.1.0"
 __all__ = ["UtilMeta", "service", "__version__"]
+
+
+def _docs_mounts(service: UtilMeta) -> list[Any]:
+    # the package wires ops into the service (the core never imports ops). In production the
+    # docs are off unless a Docs config turns them on, and a Docs config means its module is
+    # loaded: otherwise a production service never imports it
+    if service.production and "utilmeta.ops.docs" not in sys.modules:
+        return []
+    from utilmeta.ops.docs import docs_mounts
+
+    return docs_mounts(service)
+
+
+SIDE_MOUNTS["docs"] = _docs_mounts
 
 
 def __getattr__(name: str) -> Any:

@@ -205,6 +205,11 @@ def make_service(
     )
     proxies = {} if trusted_proxies is None else {"trusted_proxies": trusted_proxies}
     service.use(Preference(max_body_size=256 * 1024, strict_root_route=strict, **proxies))
+    observed = os.environ.get("UTILMETA_TEST_OBSERVE_FILE")
+    if observed:
+        from observed import FileRecorder
+
+        service.observe(FileRecorder(observed))
     marker = os.environ.get("UTILMETA_TEST_HOOK_FILE")
     if marker:
 

@@ -11,6 +11,11 @@ Three setups, chosen by ``environment`` (default: ``production`` when the servic
 
 Every setup logs one access line per request (``access_log=False`` turns it off). The records
 go to the root logger's handlers, so framework and library logs end up in the same place.
+
+The access line is a request observer (``utilmeta/conf/_access.py``). Every service observes
+it from the start, so a ``utilmeta.access`` logger enabled by your own ``logging`` setup gets
+its lines without a ``Logging`` config; ``Logging(access_log=False)`` takes it off the service,
+which then, observing nothing else, runs the router's plain, unobserved path.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from utilmeta.conf._access import ACCESS_LOG, ACCESS_LOGGER
 from utilmeta.conf.base import Config
 
 if TYPE_CHECKING:
@@ -119,7 +125,7 @@ class Logging(Config):
 
     def handlers(self, service_name: str, environment: Environment) -> list[logging.Handler]:
         """The root logger's handlers for ``environment`` (built, not yet installed)."""
-        from utilmeta.ops.log import BackgroundHandler, JsonFormatter, WebhookHandler
+        from utilmeta.utils.log import BackgroundHandler, JsonFormatter, WebhookHandler
 
         as_json = self.json if self.json is not None else environment == "production"
         formatter: logging.Formatter = (
@@ -156,8 +162,6 @@ class Logging(Config):
 
     def apply(self, service_name: str, environment: Environment) -> None:
         """Install the handlers on the root logger (replacing the ones a previous apply installed)."""
-        from utilmeta.ops.log import ACCESS_LOGGER
-
         root = logging.getLogger()
         for handler in self._installed:
             root.removeHandler(handler)
@@ -169,6 +173,13 @@ class Logging(Config):
         logging.getLogger(ACCESS_LOGGER).setLevel(logging.INFO if self.access_log else logging.WARNING)
         for name, level in self.loggers.items():
             logging.getLogger(name).setLevel(level)
+
+    def hook(self, service: UtilMeta) -> None:
+        observed = ACCESS_LOG in service.observers
+        if self.access_log and not observed:
+            service.observe(ACCESS_LOG)
+        elif not self.access_log and observed:
+            service.observers.remove(ACCESS_LOG)
 
     def setup(self, service: UtilMeta) -> None:
         self.apply(service.name, self.resolve_environment(service))

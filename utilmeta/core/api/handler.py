@@ -168,6 +168,8 @@ class Handler:
         for plugin in reversed(self.plugins):
             r = plugin.handle_error(request, error)
             if r is not None:
+                if r.error is None:
+                    r.error = error  # observers see the exception the plugin answered for
                 return r
         status = status_of(error)
         if status >= 500:

@@ -3,6 +3,10 @@
 Built once from the root API: literal paths go into a dict, templated ones into an ordered
 list of regexes (a literal segment ranks before a variable at the same position, otherwise
 declaration order). Dispatch is then a dict lookup or a few regex matches.
+
+:func:`make_router` picks the dispatch path once: a service without observers gets the plain
+:class:`Router`; with observers, :class:`ObservedRouter` reports every request to them
+(``core/api/observer.py``), so observing costs nothing unless something observes.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import time
 from collections.abc import Callable, Container, Iterable
 from typing import Any
 
@@ -17,12 +22,13 @@ import msgspec
 
 from utilmeta.core.api.base import API, SubAPI, join_route
 from utilmeta.core.api.handler import BuildContext, Handler, Level
+from utilmeta.core.api.observer import Observers
 from utilmeta.core.api.plugin import CORS
 from utilmeta.core.request import Request
 from utilmeta.core.response import Response
 from utilmeta.utils.exceptions import BadRequest, DeclarationError, HttpError, MethodNotAllowed, NotFound
 
-__all__ = ["Router", "RouteEntry", "Match", "TrustedProxies"]
+__all__ = ["Router", "ObservedRouter", "make_router", "RouteEntry", "Match", "TrustedProxies"]
 
 _VAR = re.compile(r"{(\w+)}")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -117,9 +123,6 @@ class Router:
         self.dynamic: list[RouteEntry] = []
         self.handlers: list[Handler] = []
         self._ids = itertools.count(1)
-        from utilmeta.ops.log import log_access  # the access log: one line per finished request
-
-        self._log_access = log_access
         self._build()
 
     # -- build -----------------------------------------------------------------------------------
@@ -266,7 +269,6 @@ class Router:
         if request.method == "HEAD":
             response.headers["Content-Length"] = str(len(response.body or b""))
             response.body = b""
-        self._log_access(request, response)
         return response
 
     def __call__(self, request: Request, found: Match | None = None) -> Response:
@@ -282,3 +284,60 @@ class Router:
         target = self.resolve(request, found)
         response = target if isinstance(target, Response) else await target.acall(request)
         return self.finalize(request, response)
+
+
+class ObservedRouter(Router):
+    """A router that reports each request to its observers (started, failed, finished)."""
+
+    def __init__(self, root: type[API], *, observers: Observers, **options: Any):
+        self.observers = observers
+        super().__init__(root, **options)
+
+    def _report(self, request: Request, response: Response) -> Response:
+        observers = self.observers
+        error = response.error
+        if error is not None:
+            for failed in observers.failed:
+                failed(request, error)
+        if observers.finished:
+            duration = time.time() - request._received
+            for finished in observers.finished:
+                finished(request, response, duration)
+        return response
+
+    def _escaped(self, request: Request, error: BaseException) -> None:
+        for failed in self.observers.failed:
+            failed(request, error)
+
+    def __call__(self, request: Request, found: Match | None = None) -> Response:
+        self.prepare(request)
+        for started in self.observers.started:
+            started(request)
+        try:
+            target = self.resolve(request, found)
+            response = target if isinstance(target, Response) else target.call(request)
+        except BaseException as error:
+            self._escaped(request, error)
+            raise
+        return self._report(request, self.finalize(request, response))
+
+    async def acall(self, request: Request, found: Match | None = None) -> Response:
+        self.prepare(request)
+        for started in self.observers.started:
+            started(request)
+        try:
+            target = self.resolve(request, found)
+            response = target if isinstance(target, Response) else await target.acall(request)
+        except BaseException as error:  # a cancelled request too: observers see it go
+            self._escaped(request, error)
+            raise
+        return self._report(request, self.finalize(request, response))
+
+
+def make_router(root: type[API], *, observers: Iterable[Any] = (), **options: Any) -> Router:
+    """The router for ``root`` (``options``: as for :class:`Router`): the plain one when nothing
+    observes, else an :class:`ObservedRouter` over the compiled ``observers``."""
+    compiled = Observers(observers)
+    if not compiled:
+        return Router(root, **options)
+    return ObservedRouter(root, observers=compiled, **options)

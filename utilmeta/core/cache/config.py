@@ -1,7 +1,8 @@
 """Cache connections: ``CacheConnections({'default': Cache(...)})``.
 
-The config is framework-free; with Django it becomes Django's ``CACHES`` (see
-:meth:`CacheConnections.django_settings`). Secrets never appear in ``repr``.
+The config is framework-free: it imports no framework, and turning it into Django's ``CACHES``
+is the Django integration's job (``utilmeta/core/orm/backends/django``), which
+:meth:`CacheConnections.django_settings` asks. Secrets never appear in ``repr``.
 """
 
 from __future__ import annotations
@@ -13,12 +14,25 @@ from typing import TYPE_CHECKING, Any
 
 from utilmeta.conf._lookup import current_config
 from utilmeta.conf.base import Config
-from utilmeta.core.cache.backends import ENGINES
+from utilmeta.core.orm.backends.django.settings import cache_entry, caches_setting, ensure_django, settings_source
 
 if TYPE_CHECKING:
     from utilmeta.core.server.service import UtilMeta
 
-__all__ = ["Cache", "CacheConnections", "DEFAULT_ALIAS"]
+__all__ = ["Cache", "CacheConnections", "DEFAULT_ALIAS", "ENGINES"]
+
+#: short engine names → the Django cache backends that implement them
+ENGINES: dict[str, str] = {
+    "locmem": "django.core.cache.backends.locmem.LocMemCache",
+    "redis": "django.core.cache.backends.redis.RedisCache",
+    "db": "django.core.cache.backends.db.DatabaseCache",
+    "database": "django.core.cache.backends.db.DatabaseCache",
+    "file": "django.core.cache.backends.filebased.FileBasedCache",
+    "dummy": "django.core.cache.backends.dummy.DummyCache",
+    "memcached": "django.core.cache.backends.memcached.PyMemcacheCache",
+    "pymemcache": "django.core.cache.backends.memcached.PyMemcacheCache",
+    "pylibmc": "django.core.cache.backends.memcached.PyLibMCCache",
+}
 
 DEFAULT_ALIAS = "default"
 _MASK = "******"
@@ -99,16 +113,7 @@ class Cache:
 
     def django_settings(self, base_dir: str | None = None) -> dict[str, Any]:
         """This cache as one entry of Django's ``CACHES``."""
-        entry: dict[str, Any] = {
-            "BACKEND": self.backend,
-            "LOCATION": self.get_location(base_dir),
-            "TIMEOUT": self.timeout,
-            "OPTIONS": self.get_options(),
-            "KEY_PREFIX": self.key_prefix,
-        }
-        if self.version is not None:
-            entry["VERSION"] = self.version
-        return entry
+        return cache_entry(self, base_dir)
 
     def _repr_fields(self) -> list[str]:
         fields = [f"engine={self.engine!r}"]
@@ -189,9 +194,10 @@ class CacheConnections(Config):
 
     def django_settings(self, base_dir: str | None = None) -> dict[str, Any]:
         """``{'CACHES': {...}}`` for Django; relative file-cache directories are taken from ``base_dir``."""
-        return {"CACHES": {alias: cache.django_settings(base_dir) for alias, cache in self.caches.items()}}
+        return caches_setting(self, base_dir)
 
     def setup(self, service: UtilMeta) -> None:
-        from utilmeta.core.orm.databases import ensure_django
-
         ensure_django(service)
+
+
+settings_source(CacheConnections, caches_setting)

@@ -1,23 +1,28 @@
 """Database connections: ``DatabaseConnections({'default': Database(...)})``.
 
-The config is framework-free; when the Django ORM is used it becomes Django's ``DATABASES``
-(see :meth:`DatabaseConnections.django_settings`). Passwords never appear in ``repr``.
+The config is framework-free: it imports no framework, and turning it into Django's
+``DATABASES`` is the Django integration's job (``utilmeta/core/orm/backends/django``), which
+:meth:`DatabaseConnections.django_settings` asks. Passwords never appear in ``repr``.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping
-from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any
 
 from utilmeta.conf._lookup import current_config
 from utilmeta.conf.base import Config
+from utilmeta.core.orm.backends.django.settings import (
+    database_entry,
+    databases_setting,
+    ensure_django,
+    settings_source,
+)
 
 if TYPE_CHECKING:
     from utilmeta.core.server.service import UtilMeta
 
-__all__ = ["Database", "DatabaseConnections", "ENGINES", "DEFAULT_ALIAS", "ensure_django"]
+__all__ = ["Database", "DatabaseConnections", "ENGINES", "DEFAULT_ALIAS"]
 
 DEFAULT_ALIAS = "default"
 
@@ -118,22 +123,7 @@ class Database:
 
     def django_settings(self, base_dir: str | None = None) -> dict[str, Any]:
         """This database as one entry of Django's ``DATABASES``."""
-        name = self.name
-        if self.is_sqlite and name != ":memory:" and not name.startswith("file:") and not os.path.isabs(name):
-            name = os.path.join(base_dir or os.getcwd(), name)
-        return {
-            "ENGINE": self.backend,
-            "NAME": name,
-            "USER": self.user,
-            "PASSWORD": self.password,
-            "HOST": self.host,
-            "PORT": "" if self.port is None else str(self.port),
-            "OPTIONS": dict(self.options),
-            "CONN_MAX_AGE": self.max_age,
-            "CONN_HEALTH_CHECKS": self.health_checks,
-            "TIME_ZONE": self.time_zone,
-            "TEST": dict(self.test),
-        }
+        return database_entry(self, base_dir)
 
 
 class DatabaseConnections(Config):
@@ -190,17 +180,10 @@ class DatabaseConnections(Config):
 
     def django_settings(self, base_dir: str | None = None) -> dict[str, Any]:
         """``{'DATABASES': {...}}`` for Django; relative SQLite names are taken from ``base_dir``."""
-        return {"DATABASES": {alias: db.django_settings(base_dir) for alias, db in self.databases.items()}}
+        return databases_setting(self, base_dir)
 
     def setup(self, service: UtilMeta) -> None:
         ensure_django(service)
 
 
-def ensure_django(service: UtilMeta) -> None:
-    """Configure Django (default settings) for the ORM when Django is installed and no
-    ``DjangoSettings`` is used; a used ``DjangoSettings`` sets Django up itself."""
-    if find_spec("django") is None:
-        return
-    from utilmeta.core.server.backends.django.settings import ensure_settings
-
-    ensure_settings(service)
+settings_source(DatabaseConnections, databases_setting)

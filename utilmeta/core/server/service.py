@@ -10,6 +10,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from utilmeta.conf._access import ACCESS_LOG
+from utilmeta.conf._lookup import current_service, set_current_service
 from utilmeta.conf.base import Config
 from utilmeta.core.server.backends import ServerAdaptor, resolve
 from utilmeta.utils.exceptions import SetupError
@@ -17,21 +19,25 @@ from utilmeta.utils.exceptions import SetupError
 __all__ = ["UtilMeta", "get_service"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+Obs = TypeVar("Obs")
 C = TypeVar("C", bound=Config)
 
-_current: UtilMeta | None = None
 _lock = threading.Lock()
+#: name -> (service) -> extra APIs served beside the root API, under the root route. The
+#: ``utilmeta`` package adds ``'docs'`` (from ``ops``), so this layer never imports ``ops``
+SIDE_MOUNTS: dict[str, Callable[[UtilMeta], list[Any]]] = {}
 
 
 def get_service() -> UtilMeta | None:
-    """The process's service, or None before one is created."""
-    return _current
+    """The process's service, or None before one is created (the slot is ``conf._lookup``'s,
+    so configs find the service without importing this module)."""
+    current: UtilMeta | None = current_service()
+    return current
 
 
 def _clear_service() -> None:
     """Forget the process's service (for test suites that build many)."""
-    global _current
-    _current = None
+    set_current_service(None)
 
 
 def _same_origin(a: UtilMeta, b: UtilMeta) -> bool:
@@ -86,7 +92,6 @@ class UtilMeta:
         background: bool = False,
         info: dict[str, Any] | None = None,
     ):
-        global _current
         self.module_name = module_name or "__main__"
         self.module_file = _module_file(self.module_name)
         if backend is None or backend is Ellipsis:
@@ -118,6 +123,9 @@ class UtilMeta:
         self.startup_hooks: list[Callable[..., Any]] = []
         self.shutdown_hooks: list[Callable[..., Any]] = []
         self.mounts: list[tuple[Any, str]] = []
+        #: request observers (``service.observe``), in registration order; the access line from
+        #: the start (``Logging(access_log=False)`` takes it off)
+        self.observers: list[Any] = [ACCESS_LOG]
         self.api_mounts: list[Any] = []
         self._setup_done = False
         self._router: Any = None
@@ -125,13 +133,14 @@ class UtilMeta:
         self._stopped_pid = 0
         self.adaptor: ServerAdaptor = adaptor_cls(self, app)
         with _lock:
-            if _current is not None and not _same_origin(_current, self):
+            current = get_service()
+            if current is not None and not _same_origin(current, self):
                 raise SetupError(
-                    f"a UtilMeta service ({_current.name!r}, created in {_current.module_name}) already exists "
+                    f"a UtilMeta service ({current.name!r}, created in {current.module_name}) already exists "
                     f"in this process; only one service can be created per process "
                     f"(import it with `from utilmeta import service`)"
                 )
-            _current = self
+            set_current_service(self)
 
     def _default_name(self) -> str:
         if self.module_file:
@@ -231,6 +240,21 @@ class UtilMeta:
             return
         self.mounts.append((target, "/" + route.strip("/")))
 
+    def observe(self, observer: Obs) -> Obs:
+        """Report every request to ``observer`` (``started`` / ``failed`` / ``finished``, see
+        ``utilmeta.core.api.observer``). Register observers before the application is built:
+        the router compiles them once. Returns the observer."""
+        from utilmeta.core.api.observer import Observers
+
+        if self._router is not None:
+            raise SetupError(
+                f"service.observe({observer!r}) after the application was built: register observers "
+                f"before application() (the router compiles them once)"
+            )
+        Observers((observer,))  # a wrong object fails here, not at the first request
+        self.observers.append(observer)
+        return observer
+
     @property
     def router(self) -> Any:
         """The compiled route table (built once, on first use)."""
@@ -241,7 +265,7 @@ class UtilMeta:
     def _build_router(self) -> Any:
         from utilmeta.conf import Preference, Time
         from utilmeta.core.api.handler import BuildContext
-        from utilmeta.core.api.router import Router, TrustedProxies
+        from utilmeta.core.api.router import TrustedProxies, make_router
         from utilmeta.core.request.parser import Limits
         from utilmeta.core.response.encoding import json_encoder
 
@@ -254,15 +278,16 @@ class UtilMeta:
             debug=not self.production,
             strict_response=bool(pref.api_default_strict_response),
         )
-        router = Router(
+        router = make_router(
             self.root_api,
+            observers=self.observers,
             prefix=self.route,
             strict_root_route=pref.strict_root_route,
             ctx=ctx,
             trusted_proxies=TrustedProxies(pref.is_trusted_proxy),
             host_allowed=pref.is_allowed_host if pref.allowed_hosts is not None else None,
             mounts=self.api_mounts,
-            side_mounts=self._docs_mounts(),
+            side_mounts=self._side_mounts(),
         )
         if not self.asynchronous:
             for handler in router.handlers:
@@ -274,14 +299,8 @@ class UtilMeta:
                     )
         return router
 
-    def _docs_mounts(self) -> list[Any]:
-        # in production the docs are off unless a Docs config turns them on, and a Docs config
-        # means its module is loaded: otherwise a production service never imports it
-        if self.production and "utilmeta.ops.docs" not in sys.modules:
-            return []
-        from utilmeta.ops.docs import docs_mounts
-
-        return docs_mounts(self)
+    def _side_mounts(self) -> list[Any]:
+        return [mount for provide in SIDE_MOUNTS.values() for mount in provide(self)]
 
     # -- serving ---------------------------------------------------------------------------------
 

@@ -1,19 +1,10 @@
-"""Cache backends: short engine names, and the Redis cache (``backends.redis.RedisCache``).
+"""Cache backends: the Redis cache (``backends.redis.RedisCache``), one module per engine.
 
-A name maps to the Django cache backend that implements it; backends are imported only when
-Django builds its caches, never by ``import utilmeta``.
+Backends build on the config (``utilmeta/core/cache/config.py``), which holds the short engine
+names (:data:`ENGINES`, re-exported here); a name maps to the Django cache backend that
+implements it, imported only when Django builds its caches, never by ``import utilmeta``.
 """
 
-__all__ = ["ENGINES"]
+from utilmeta.core.cache.config import ENGINES
 
-ENGINES: dict[str, str] = {
-    "locmem": "django.core.cache.backends.locmem.LocMemCache",
-    "redis": "django.core.cache.backends.redis.RedisCache",
-    "db": "django.core.cache.backends.db.DatabaseCache",
-    "database": "django.core.cache.backends.db.DatabaseCache",
-    "file": "django.core.cache.backends.filebased.FileBasedCache",
-    "dummy": "django.core.cache.backends.dummy.DummyCache",
-    "memcached": "django.core.cache.backends.memcached.PyMemcacheCache",
-    "pymemcache": "django.core.cache.backends.memcached.PyMemcacheCache",
-    "pylibmc": "django.core.cache.backends.memcached.PyLibMCCache",
-}
+__all__ = ["ENGINES"]

@@ -293,7 +293,7 @@ def _app_name(name: str) -> str:
 
 def _worker_app(module_name: str, app_name: str) -> Sanic:
     """The app in a Sanic worker process (spawned: the service module was imported afresh)."""
-    from utilmeta.core.server.service import get_service
+    from utilmeta.conf._lookup import current_service as get_service  # the slot UtilMeta(...) fills
 
     service = get_service()
     if service is None and module_name not in ("__main__", "__mp_main__"):

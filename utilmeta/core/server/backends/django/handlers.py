@@ -267,7 +267,7 @@ def __getattr__(name: str) -> Any:
     if name == "application":
         from django.core.exceptions import ImproperlyConfigured
 
-        from utilmeta.core.server.service import get_service
+        from utilmeta.conf._lookup import current_service as get_service  # the slot UtilMeta(...) fills
 
         service = get_service()
         if service is None:

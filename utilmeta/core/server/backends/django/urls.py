@@ -19,8 +19,8 @@ __all__: list[str] = []
 
 
 def _project_urlconf() -> ModuleType | None:
+    from utilmeta.conf._lookup import current_service as get_service  # the slot UtilMeta(...) fills
     from utilmeta.core.server.backends.django.settings import current_settings
-    from utilmeta.core.server.service import get_service
 
     service = get_service()
     if service is None:
@@ -35,7 +35,7 @@ def _project_urlconf() -> ModuleType | None:
 def _mounted() -> list[Any]:
     from django.urls import include, path
 
-    from utilmeta.core.server.service import get_service
+    from utilmeta.conf._lookup import current_service as get_service  # the slot UtilMeta(...) fills
 
     service = get_service()
     patterns: list[Any] = []
