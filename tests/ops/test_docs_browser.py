@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from optional import optional_import
 
 from .apis import running, wait_for
 from .test_docs import needs_ui
@@ -77,7 +78,7 @@ class CDP:
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[CDP]:
-    pytest.importorskip("websockets", reason="the CDP client needs websockets (uvicorn[standard] brings it)")
+    optional_import("websockets", "the CDP client needs it: uvicorn[standard] brings it")
     from websockets.sync.client import connect
 
     binary = _chromium()
