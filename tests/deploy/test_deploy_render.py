@@ -8,6 +8,7 @@ import shlex
 from pathlib import Path
 
 import pytest
+from backends_table import BACKENDS
 
 from utilmeta import UtilMeta
 from utilmeta.conf import Preference
@@ -30,7 +31,7 @@ def info(backend: str = "flask", **overrides: object) -> ServiceInfo:
         "backend": backend,
         "app": "server:app",
         "root": ROOT,
-        "asynchronous": backend in ("asgi", "starlette", "fastapi", "sanic", "tornado"),
+        "asynchronous": BACKENDS[backend].asynchronous,
         "route": "/api",
         "python": PYTHON,
         "venv": ROOT / ".venv",
