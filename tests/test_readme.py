@@ -9,6 +9,7 @@ import types
 from pathlib import Path
 
 import pytest
+from optional import optional_import
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -19,7 +20,7 @@ def python_blocks() -> list[str]:
 
 @pytest.fixture()
 def readme_service():
-    pytest.importorskip("flask")
+    optional_import("flask", "pip install 'utilmeta[flask]'")
     (source,) = [b for b in python_blocks() if "UtilMeta(" in b]
     module = types.ModuleType("readme_server")
     sys.modules[module.__name__] = module

@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from optional import optional_import
 
 from utilmeta.conf import Env, EnvError
 
@@ -41,7 +42,7 @@ def test_json_file(tmp_path: Path) -> None:
 
 
 def test_yaml_file(tmp_path: Path) -> None:
-    pytest.importorskip("yaml")
+    optional_import("yaml", "pip install 'utilmeta[yaml]'")
     path = write(tmp_path, "config.yaml", "PORT: 82\nname: yaml-svc\nIDS:\n  - 1\n  - 2\n")
     assert Settings(file=path).to_dict() == {"NAME": "yaml-svc", "PORT": 82, "DEBUG": False}
     assert Listed(file=tmp_path / "config.yaml").IDS == [1, 2]
@@ -163,7 +164,7 @@ def test_dotenv_errors(tmp_path: Path, text: str, problem: str) -> None:
 )
 def test_structured_file_errors(tmp_path: Path, name: str, text: str, problem: str) -> None:
     if name.endswith(".yaml"):
-        pytest.importorskip("yaml")
+        optional_import("yaml", "pip install 'utilmeta[yaml]'")
     path = write(tmp_path, name, text)
     with pytest.raises(EnvError, match=problem) as info:
         Settings(file=path)

@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from utilmeta.conf import Config, Preference
+from utilmeta.core.server.service import get_service
 
 DEFAULTS = {
     "strict_root_route": False,
@@ -177,28 +178,11 @@ def test_wildcard_and_single_string_hosts() -> None:
 
 
 def test_get_without_a_current_service() -> None:
-    try:
-        from utilmeta.core.server.service import get_service
-    except ImportError:
-        current = None
-    else:
-        current = get_service()
-    if current is None:
-        preference = Preference.get()
-        assert isinstance(preference, Preference)
-        assert preference.default_aborted_response_status == 503
-        assert Preference.get() is preference  # one shared default instance
-
-
-@pytest.fixture
-def service(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """A fresh current service; whatever service was current before is restored afterwards."""
-    service_module = pytest.importorskip("utilmeta.core.server.service")
-    monkeypatch.setattr(service_module, "_current", None)
-    try:
-        return service_module.UtilMeta(__name__, backend="wsgi")
-    except Exception as exc:  # the service layer is still being built
-        pytest.skip(f"cannot create a service: {exc}")
+    assert get_service() is None  # the suite's fresh_service fixture cleared it
+    preference = Preference.get()
+    assert isinstance(preference, Preference)
+    assert preference.default_aborted_response_status == 503
+    assert Preference.get() is preference  # one shared default instance
 
 
 def test_get_returns_the_config_of_the_current_service(service: Any) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from utilmeta.conf import Config, Time
 from utilmeta.conf.time import Time as TimeFromModule
+from utilmeta.core.server.service import get_service
 
 PARIS = ZoneInfo("Europe/Paris")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -192,24 +193,8 @@ def test_django_settings() -> None:
 
 
 def test_get_without_a_current_service() -> None:
-    try:
-        from utilmeta.core.server.service import get_service
-    except ImportError:  # the service layer is not there: nothing can be current
-        assert Time.get() is None
-        return
-    if get_service() is None:
-        assert Time.get() is None
-
-
-@pytest.fixture
-def service(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """A fresh current service; whatever service was current before is restored afterwards."""
-    service_module = pytest.importorskip("utilmeta.core.server.service")
-    monkeypatch.setattr(service_module, "_current", None)
-    try:
-        return service_module.UtilMeta(__name__, backend="wsgi")
-    except Exception as exc:  # the service layer is still being built
-        pytest.skip(f"cannot create a service: {exc}")
+    assert get_service() is None  # the suite's fresh_service fixture cleared it
+    assert Time.get() is None
 
 
 def test_get_returns_the_config_of_the_current_service(service: Any) -> None:

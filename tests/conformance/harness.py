@@ -1,42 +1,21 @@
 """How the conformance suite talks to each backend: in-process through the native WSGI/ASGI app where
-the framework has one, through a real server process on a free loopback port otherwise."""
+the framework has one, through a real server process on a free loopback port for the backends that
+write the bytes with their own server (``Backend.own_server`` in ``tests/backends_table.py``)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-from netutil import free_port, wait_for_port
+from netutil import free_port, serve_script
 
 HERE = Path(__file__).resolve().parent
-
-#: (backend, endpoint style) — every backend with sync endpoints and with async endpoints
-MATRIX = [
-    ("django", "sync"),
-    ("django", "async"),
-    ("flask", "sync"),
-    ("flask", "async"),
-    ("starlette", "sync"),
-    ("starlette", "async"),
-    ("fastapi", "sync"),
-    ("fastapi", "async"),
-    ("sanic", "sync"),
-    ("sanic", "async"),
-    ("tornado", "sync"),
-    ("tornado", "async"),
-]
-
-#: backends whose application is served by a real server process in the suite
-SERVED = {"sanic", "tornado"}
 
 
 @dataclass
@@ -59,8 +38,7 @@ SERVER_SCRIPT = """
 import sys
 sys.path.insert(0, {here!r})
 from app import make_service
-service = make_service({backend!r}, {style!r}, production={production!r}, strict={strict!r})
-service.port = {port}
+service = make_service({backend!r}, {style!r}, port={port}, **{options!r})
 app = service.application()
 if __name__ == "__main__":
     service.run()
@@ -72,41 +50,16 @@ def served(
     backend: str,
     style: str,
     tmp: Path,
-    production: bool = False,
     env: dict[str, str] | None = None,
-    strict: bool = False,
+    **options: Any,
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """Run the conformance service with ``service.run()`` in a subprocess; yield its base URL."""
+    """Run the conformance service with ``service.run()`` in a subprocess; yield its base URL.
+    ``options`` go to ``make_service`` (``production``, ``strict``, ``trusted_proxies``, ...)."""
     port = free_port()
     script = tmp / f"server_{backend}_{style}.py"
-    script.write_text(
-        SERVER_SCRIPT.format(
-            here=str(HERE), backend=backend, style=style, production=production, strict=strict, port=port
-        )
-    )
-    proc = subprocess.Popen(
-        [sys.executable, str(script)],
-        cwd=tmp,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, **(env or {})},
-        start_new_session=True,
-    )
-    try:
-        wait_for_port(port, proc)
+    script.write_text(SERVER_SCRIPT.format(here=str(HERE), backend=backend, style=style, port=port, options=options))
+    with serve_script(script, port, env=env, stop_timeout=10) as proc:
         yield f"http://127.0.0.1:{port}", proc
-    finally:
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
 
 
 class Client:

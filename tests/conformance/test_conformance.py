@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import sys
 import time
 from collections.abc import Iterator
@@ -16,7 +15,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from app import SLOW_SECONDS, make_service
-from harness import MATRIX, SERVED, Answer, Client, served
+from backends_table import Cell
+from harness import Answer, Client, served
 
 from utilmeta.core.server.service import _clear_service
 from utilmeta.testing import TestClient
@@ -123,62 +123,45 @@ def compare(case: str, got: Answer, want: Answer) -> None:
         assert got.headers.get("content-length", str(len(got.body))) == str(len(got.body))
 
 
-def _installed(backend: str) -> bool:
-    module = {
-        "django": "django",
-        "flask": "flask",
-        "starlette": "starlette",
-        "fastapi": "fastapi",
-        "sanic": "sanic",
-        "tornado": "tornado",
-    }[backend]
-    return importlib.util.find_spec(module) is not None
-
-
 @contextlib.contextmanager
 def _client(
-    name: str, style: str, tmp: pytest.TempPathFactory, production: bool = False, strict: bool = False
-) -> Iterator[tuple[str, str, Client]]:
-    if not _installed(name):
-        pytest.fail(f"{name} is not installed: scripts/install installs every backend")
-    if name in SERVED:
-        folder = tmp.mktemp(f"{name}-{style}")
-        with served(name, style, folder, production=production, strict=strict) as (url, _proc):
+    cell: Cell, tmp: pytest.TempPathFactory, production: bool = False, strict: bool = False
+) -> Iterator[Client]:
+    if cell.own_server:
+        folder = tmp.mktemp(str(cell))
+        with served(cell.name, cell.style, folder, production=production, strict=strict) as (url, _proc):
             client = Client(base_url=url)
-            yield name, style, client
+            yield client
             client.close()
     else:
-        service = make_service(name, style, production=production, strict=strict)
+        service = make_service(cell.name, cell.style, production=production, strict=strict)
         client = Client(service.application())
-        yield name, style, client
+        yield client
         client.close()
     _clear_service()
 
 
-@pytest.fixture(scope="module", params=MATRIX, ids=[f"{b}-{s}" for b, s in MATRIX])
-def backend(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, str, Client]]:
-    with _client(*request.param, tmp_path_factory) as served_backend:
-        yield served_backend
+@pytest.fixture(scope="module")
+def client(backend: Cell, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+    with _client(backend, tmp_path_factory) as c:
+        yield c
 
 
 @pytest.fixture(scope="module")
 def references() -> Iterator[dict[str, TestClient]]:
     clients = {"sync": reference("sync"), "async": reference("async")}
     yield clients
-    for client in clients.values():
-        client.close()
+    for c in clients.values():
+        c.close()
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_same_answer_as_the_core(backend, references, case):
-    name, style, client = backend
+def test_same_answer_as_the_core(backend, client, references, case):
     method, url, kwargs = CASES[case]
     headers = {**kwargs.get("headers", {}), "X-Request-ID": "conf-" + case.replace("+", "_")}
     sent = {**kwargs, "headers": headers}
     got = client.send(method, url, **sent)
-    want = _reference_answer(references[style], method, url, sent)
+    want = _reference_answer(references[backend.style], method, url, sent)
     compare(case, got, want)
 
 
@@ -194,12 +177,10 @@ STRICT_PRODUCTION_CASES = (
 )
 
 
-@pytest.fixture(scope="module", params=MATRIX, ids=[f"{b}-{s}" for b, s in MATRIX])
-def strict_production(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, str, Client]]:
-    with _client(*request.param, tmp_path_factory, production=True, strict=True) as served_backend:
-        yield served_backend
+@pytest.fixture(scope="module")
+def strict_production(backend: Cell, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+    with _client(backend, tmp_path_factory, production=True, strict=True) as c:
+        yield c
 
 
 @pytest.fixture(scope="module")
@@ -214,12 +195,11 @@ def strict_references() -> Iterator[dict[str, TestClient]]:
 
 
 @pytest.mark.parametrize("case", STRICT_PRODUCTION_CASES)
-def test_strict_root_route_and_production_errors(strict_production, strict_references, case):
-    name, style, client = strict_production
+def test_strict_root_route_and_production_errors(backend, strict_production, strict_references, case):
     method, url, kwargs = CASES[case]
     sent = {**kwargs, "headers": {**kwargs.get("headers", {}), "X-Request-ID": "strict-" + case}}
-    got = client.send(method, url, **sent)
-    want = _reference_answer(strict_references[style], method, url, sent)
+    got = strict_production.send(method, url, **sent)
+    want = _reference_answer(strict_references[backend.style], method, url, sent)
     compare(case, got, want)
     if case == "no-prefix":
         assert got.status == 404, "strict_root_route: /hello must not reach /api/hello"
@@ -228,8 +208,7 @@ def test_strict_root_route_and_production_errors(strict_production, strict_refer
         assert b"internal detail" not in got.body and b"Traceback" not in got.body
 
 
-def test_sync_endpoints_never_block_the_loop(backend):
-    name, style, client = backend
+def test_sync_endpoints_never_block_the_loop(client):
     started = time.perf_counter()
     answers = client.send_many("GET", "/api/slow", 4)
     elapsed = time.perf_counter() - started

@@ -16,7 +16,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from app import make_service
-from harness import MATRIX, SERVED, Answer, Client, served
+from backends_table import Cell
+from harness import Answer, Client, served
 from observed import Recorder, read
 
 from utilmeta import UtilMeta
@@ -71,9 +72,10 @@ def by_request(events: list[dict[str, Any]], prefix: str) -> dict[str, list[dict
 
 
 @contextlib.contextmanager
-def observed(name: str, style: str, tmp: pytest.TempPathFactory) -> Iterator[tuple[Client, Any]]:
+def observed(cell: Cell, tmp: pytest.TempPathFactory) -> Iterator[tuple[Client, Any]]:
     """A client over the backend and a function returning the events the service's observer saw."""
-    if name in SERVED:
+    name, style = cell.name, cell.style
+    if cell.own_server:
         folder = tmp.mktemp(f"observed-{name}-{style}")
         path = str(folder / "events.jsonl")
         with served(name, style, folder, env={"UTILMETA_TEST_OBSERVE_FILE": path}) as (url, _proc):
@@ -109,10 +111,9 @@ def _comparable(event: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in event.items() if k != "duration"}
 
 
-@pytest.mark.parametrize("cell", MATRIX, ids=[f"{b}-{s}" for b, s in MATRIX])
-def test_an_observer_sees_each_request(cell: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> None:
-    name, style = cell
-    with observed(name, style, tmp_path_factory) as (client, events):
+def test_an_observer_sees_each_request(backend: Cell, tmp_path_factory: pytest.TempPathFactory) -> None:
+    style = backend.style
+    with observed(backend, tmp_path_factory) as (client, events):
         answers = send_all(client, "obs")
         # the router reports before the adaptor writes: every event is in by the time of the answer
         seen = by_request(events(), "obs")

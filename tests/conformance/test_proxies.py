@@ -4,37 +4,23 @@ untrusted address walking the header from the right (a client can put anything o
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from app import make_service
-from harness import MATRIX, SERVED, _is_asgi, free_port
-from netutil import serve_script
+from backends_table import Cell
+from harness import _is_asgi, served
 
 from utilmeta.core.server.service import _clear_service
 
-HERE = Path(__file__).resolve().parent
 TRUSTED = ("127.0.0.1", "10.0.0.0/8")
 FORGED = {"X-Forwarded-For": "198.51.100.1, 203.0.113.7, 10.0.0.2", "X-Forwarded-Proto": "https"}
-
-SCRIPT = """
-import sys
-sys.path.insert(0, {here!r})
-from app import make_service
-service = make_service({backend!r}, {style!r}, trusted_proxies={trusted!r}, port={port})
-app = service.application()
-if __name__ == "__main__":
-    service.run()
-"""
 
 
 def _get(app: Any, peer: str, headers: dict[str, str]) -> Any:
@@ -51,16 +37,6 @@ def _get(app: Any, peer: str, headers: dict[str, str]) -> Any:
         return c.get("/api/client", headers=headers).json()
 
 
-@contextlib.contextmanager
-def _served(backend: str, style: str, tmp: Path) -> Iterator[int]:
-    port = free_port()
-    (tmp / "server.py").write_text(
-        SCRIPT.format(here=str(HERE), backend=backend, style=style, trusted=TRUSTED, port=port)
-    )
-    with serve_script(tmp / "server.py", port):
-        yield port
-
-
 def _from(port: int, local: str, headers: dict[str, str]) -> Any:
     transport = httpx.HTTPTransport(local_address=local)
     with httpx.Client(transport=transport, base_url=f"http://127.0.0.1:{port}", timeout=10, trust_env=False) as c:
@@ -72,16 +48,16 @@ def _from(port: int, local: str, headers: dict[str, str]) -> Any:
             time.sleep(0.05)
 
 
-@pytest.mark.parametrize("backend, style", MATRIX, ids=[f"{b}-{s}" for b, s in MATRIX])
-def test_forwarded_headers_only_from_trusted_proxies(backend: str, style: str, tmp_path: Path) -> None:
-    if backend in SERVED:
-        with _served(backend, style, tmp_path) as port:
+def test_forwarded_headers_only_from_trusted_proxies(backend: Cell, tmp_path: Path) -> None:
+    if backend.own_server:
+        with served(backend.name, backend.style, tmp_path, trusted_proxies=TRUSTED) as (url, _proc):
+            port = int(url.rsplit(":", 1)[1])
             trusted = _from(port, "127.0.0.1", FORGED)
             untrusted = _from(port, "127.0.0.3", FORGED)  # another loopback address, not a proxy
             plain = _from(port, "127.0.0.1", {})
         outsider = "127.0.0.3"
     else:
-        app = make_service(backend, style, trusted_proxies=TRUSTED).application()
+        app = make_service(backend.name, backend.style, trusted_proxies=TRUSTED).application()
         try:
             trusted = _get(app, "127.0.0.1", FORGED)
             untrusted = _get(app, "198.51.100.7", FORGED)

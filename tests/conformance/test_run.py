@@ -13,11 +13,10 @@ import sys
 from pathlib import Path
 
 import httpx
-import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import MATRIX
+from backends_table import Cell
 from netutil import free_port, listening, wait_for_port
 
 HERE = Path(__file__).resolve().parent
@@ -46,12 +45,11 @@ def _marks(path: Path, kind: str) -> list[str]:
     return [pid for event, pid in (line.split() for line in path.read_text().splitlines()) if event == kind]
 
 
-@pytest.mark.parametrize("backend, style", MATRIX, ids=[f"{b}-{s}" for b, s in MATRIX])
-def test_run_honours_host_port_production_and_hooks(backend: str, style: str, tmp_path: Path) -> None:
+def test_run_honours_host_port_production_and_hooks(backend: Cell, tmp_path: Path) -> None:
     port = free_port()
     hooks = tmp_path / "hooks.txt"
     (tmp_path / "server.py").write_text(
-        SCRIPT.format(here=str(HERE), backend=backend, style=style, host=HOST, port=port)
+        SCRIPT.format(here=str(HERE), backend=backend.name, style=backend.style, host=HOST, port=port)
     )
     log = tmp_path / "server.out"
     env = {**os.environ, "UTILMETA_TEST_HOOK_FILE": str(hooks), "PYTHONUNBUFFERED": "1"}
@@ -85,7 +83,7 @@ def test_run_honours_host_port_production_and_hooks(backend: str, style: str, tm
     output = log.read_text()
     assert _marks(hooks, "stop") == started, output
     banners = [line for line in output.splitlines() if line.startswith("UtilMeta service")]
-    mode = "async" if style == "async" or backend in ("starlette", "fastapi", "sanic", "tornado") else "sync"
+    mode = "async" if backend.asynchronous else "sync"
     assert len(banners) == 1, output
-    assert banners[0].startswith(f"UtilMeta service 'conformance' 1.0.0 on {backend} ")
+    assert banners[0].startswith(f"UtilMeta service 'conformance' 1.0.0 on {backend.name} ")
     assert banners[0].endswith(f"({mode}) at http://{HOST}:{port}/api"), banners[0]

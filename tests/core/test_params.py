@@ -12,6 +12,7 @@ from uuid import UUID
 import msgspec
 import pydantic
 import pytest
+from optional import optional_import
 
 from utilmeta import UtilMeta
 from utilmeta.conf import Preference
@@ -447,7 +448,7 @@ def test_positional_only_and_unresolvable_hints_are_declaration_errors():
 
 
 def test_utype_schema_validated_by_utype():
-    utype = pytest.importorskip("utype")
+    utype = optional_import("utype", "pip install 'utilmeta[utype]'")
 
     class Login(utype.Schema):
         name: str = utype.Field(max_length=3)

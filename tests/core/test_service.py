@@ -9,6 +9,7 @@ import threading
 import time
 
 import pytest
+from backends_table import FRAMEWORKS
 
 import utilmeta
 from utilmeta import UtilMeta
@@ -236,7 +237,7 @@ def test_import_loads_no_web_framework():
         "import utilmeta, utilmeta.core.api, utilmeta.core.request, utilmeta.core.response, utilmeta.conf\n"
         "from utilmeta import UtilMeta\n"
     )
-    frameworks = {"django", "flask", "starlette", "fastapi", "sanic", "tornado", "uvicorn", "pydantic"}
+    frameworks = {b.module for b in FRAMEWORKS if b.module} | {"uvicorn", "pydantic"}
     assert _loaded_in_a_fresh_process(code, frameworks | {"werkzeug", "python_multipart", "multipart"}) == []
 
 

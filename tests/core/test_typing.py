@@ -7,9 +7,9 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
+from optional import optional_import
 
-pytest.importorskip("mypy")
+optional_import("mypy", "pip install 'utilmeta[dev]'")
 
 USER_MODULE = """
 from utilmeta.core import api, request, response

@@ -17,8 +17,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from netutil import free_port
+from optional import unavailable
 
 BIN = Path(sys.executable).parent
 NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx")
@@ -26,11 +26,8 @@ NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/ngin
 
 def require(available: bool, reason: str) -> None:
     """Skip (or, under CI, fail) when a tool the test needs is missing."""
-    if available:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (required under CI)")
-    pytest.skip(reason)
+    if not available:
+        unavailable(reason)
 
 
 def require_module(name: str, package: str | None = None) -> None:

@@ -209,17 +209,3 @@ def running(backend: str, workdir: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-
-#: backend -> how the docs tests reach its app: 'asgi' / 'wsgi' in-process, 'server' a real one
-#: (``service.run()`` in a subprocess, for an app that is neither, like tornado's)
-REACH = {
-    "asgi": "asgi",
-    "wsgi": "wsgi",
-    "django": "wsgi",
-    "flask": "wsgi",
-    "starlette": "asgi",
-    "fastapi": "asgi",
-    "sanic": "asgi",
-    "tornado": "server",
-}

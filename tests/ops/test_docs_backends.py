@@ -17,11 +17,11 @@ from typing import Any
 from wsgiref.util import setup_testing_defaults
 
 import pytest
+from backends_table import BACKENDS
 
 from utilmeta.core.server.service import _clear_service
 from utilmeta.ops import generate, render
 
-from .apis import REACH as BACKENDS
 from .apis import application, make_service, running
 
 PATH = "/api/openapi.json"
@@ -83,7 +83,7 @@ def _server_get(backend: str, workdir: Path, path: str) -> tuple[str, dict[str, 
 
 
 def served(backend: str, workdir: Path) -> tuple[str, dict[str, str], bytes]:
-    kind = BACKENDS[backend]
+    kind = BACKENDS[backend].reach
     if kind == "server":
         return _server_get(backend, workdir, PATH)
     app = application(backend)

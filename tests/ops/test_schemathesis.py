@@ -4,9 +4,10 @@ check. A response that is a server error, has an undocumented status or content 
 match its schema fails the test.
 
 Bounded (a few examples per operation, a fixed seed, no example database) so it stays fast.
-``BACKENDS`` says how each backend is reached: in-process through its ASGI or WSGI app, or
-(``'server'``: for an app that is neither, like tornado's) through ``service.run()`` in a
-subprocess on a loopback port.
+Each backend is reached as ``Backend.reach`` (``tests/backends_table.py``) says: in-process through
+its ASGI or WSGI app, or (``'server'``: for an app that is neither, like tornado's) through
+``service.run()`` in a subprocess on a loopback port; ``asgi-server`` is the framework-free ASGI
+backend through ``service.run()`` too.
 """
 
 from __future__ import annotations
@@ -17,15 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from backends_table import BACKENDS as TABLE
+from optional import optional_import
 
-schemathesis = pytest.importorskip("schemathesis")
+schemathesis = optional_import("schemathesis", "pip install 'utilmeta[test]'")
 
 from schemathesis.engine import events, from_schema  # noqa: E402
 
-from .apis import REACH, application, running  # noqa: E402
+from .apis import application, running  # noqa: E402
 
 #: backend name -> how schemathesis reaches it: 'asgi' / 'wsgi' (in-process) or 'server' (a real one)
-BACKENDS = {**REACH, "asgi-server": "server"}
+BACKENDS = {**{name: b.reach for name, b in TABLE.items()}, "asgi-server": "server"}
 
 CONFIG = {
     "seed": 7,
