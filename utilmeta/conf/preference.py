@@ -45,7 +45,16 @@ class Preference(Config):
     - ``trusted_proxies``: peers (IPs or networks, ``*`` for any) whose ``X-Forwarded-*`` headers
       are believed; default the loopback addresses, as Gunicorn and Uvicorn do;
     - ``allowed_hosts``: None accepts any ``Host``; else names, ``.example.com`` for the domain and
-      its subdomains, ``*`` for any (checked by :meth:`is_allowed_host`).
+      its subdomains, ``*`` for any (checked by :meth:`is_allowed_host`);
+    - ``max_header_size`` (64 KiB): a request whose header block is larger gets a 431, where the
+      server hands the block over unchecked (Sanic);
+    - ``content_type_nosniff`` (True): ``X-Content-Type-Options: nosniff`` on every response;
+    - ``docs_deny_framing`` (True): the docs page may not be framed by another site
+      (``X-Frame-Options: DENY`` and ``Content-Security-Policy: frame-ancestors 'none'``);
+    - ``server_tokens`` (False): whether a ``Server`` header names the server's version (Tornado's
+      own, the generated Nginx's ``server_tokens``).
+
+    ``docs/security.md`` explains each default.
     """
 
     def __init__(
@@ -67,6 +76,10 @@ class Preference(Config):
         multipart_max_files: int = 100,
         trusted_proxies: Iterable[str] | str = ("127.0.0.1", "::1"),
         allowed_hosts: Iterable[str] | str | None = None,
+        max_header_size: int = 64 * 1024,
+        content_type_nosniff: bool = True,
+        docs_deny_framing: bool = True,
+        server_tokens: bool = False,
     ) -> None:
         self.strict_root_route = _bool("strict_root_route", strict_root_route)
         if api_default_strict_response is not None:
@@ -95,6 +108,10 @@ class Preference(Config):
         self.trusted_proxies = _strings("trusted_proxies", trusted_proxies)
         self._proxy_networks = _networks(self.trusted_proxies)
         self.allowed_hosts = None if allowed_hosts is None else _hosts(allowed_hosts)
+        self.max_header_size = _positive("max_header_size", max_header_size)
+        self.content_type_nosniff = _bool("content_type_nosniff", content_type_nosniff)
+        self.docs_deny_framing = _bool("docs_deny_framing", docs_deny_framing)
+        self.server_tokens = _bool("server_tokens", server_tokens)
 
     @classmethod
     def get(cls) -> Preference:

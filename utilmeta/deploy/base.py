@@ -94,6 +94,8 @@ class ServiceInfo:
     venv: Path | None = None
     max_body_size: int = _DEFAULT_MAX_BODY
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    #: ``Preference(server_tokens=...)``: whether a Server header names a version
+    server_tokens: bool = False
     pidfile: Path | None = None
     log_dir: Path | None = None
     server: Server | None = None
@@ -137,6 +139,7 @@ class ServiceInfo:
         }
         if pref is not None:
             values["max_body_size"] = pref.max_body_size
+            values["server_tokens"] = pref.server_tokens
             proxies = getattr(pref, "trusted_proxies", None)
             if proxies:
                 values["trusted_proxies"] = tuple(str(p) for p in proxies)

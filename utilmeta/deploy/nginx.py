@@ -79,8 +79,12 @@ class NginxConfig(Renderer):
         tls_certificate: Path | str | None = None,
         tls_key: Path | str | None = None,
         access_log: Path | str | None = None,
+        client_timeout: int = 15,
     ):
         super().__init__(info)
+        #: how long a client may take to send its header block, and between two reads of its body:
+        #: a slow client holds a connection of Nginx's, never a worker of the service's
+        self.client_timeout = client_timeout
         self.listen = str(listen)
         self.server_name = server_name
         self.upstreams = list(upstreams or info.addresses)
@@ -141,6 +145,12 @@ class NginxConfig(Renderer):
                 "    ssl_protocols TLSv1.2 TLSv1.3;",
             ]
         lines += ["    charset utf-8;", f"    client_max_body_size {nginx_size(self.info.max_body_size)};"]
+        lines += [
+            f"    client_header_timeout {self.client_timeout}s;",
+            f"    client_body_timeout {self.client_timeout}s;",
+        ]
+        if not self.info.server_tokens:
+            lines.append("    server_tokens off;")
         if self.access_log:
             lines.append(f"    access_log {self.access_log};")
         lines += ["", f"    location {self.location} {{"]

@@ -217,6 +217,13 @@ def _page(title: str, ui: str, spec_url: str, assets_url: str, assets: UIAssets 
     )
 
 
+def _deny_framing(service: UtilMeta) -> bool:
+    from utilmeta.conf import Preference
+
+    pref = service.get_config(Preference)
+    return pref is None or pref.docs_deny_framing
+
+
 def _docs_api(service: UtilMeta, config: Docs) -> type[API]:
     cache = _Cache(service)
     root = service.route
@@ -241,6 +248,10 @@ def _docs_api(service: UtilMeta, config: Docs) -> type[API]:
     status, page = _page(title, config.ui, spec_url, assets_url, assets)
     page_bytes = page.encode()
     init_js = _INIT_JS.encode()
+    page_headers = {"Content-Security-Policy": CSP, "Cache-Control": "no-cache"}
+    if _deny_framing(service):  # no clickjacking through another site's frame
+        page_headers["Content-Security-Policy"] = f"{CSP}; frame-ancestors 'none'"
+        page_headers["X-Frame-Options"] = "DENY"
 
     class DocsPageAPI(DocsAPI):
         @api.get(docs_path, private=True)
@@ -249,7 +260,7 @@ def _docs_api(service: UtilMeta, config: Docs) -> type[API]:
                 body=page_bytes,
                 status=status,
                 content_type="text/html; charset=utf-8",
-                headers={"Content-Security-Policy": CSP, "Cache-Control": "no-cache"},
+                headers=page_headers,
             )
 
         @api.get(f"{docs_path}/assets/{{name}}", private=True)

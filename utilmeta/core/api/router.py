@@ -15,7 +15,7 @@ import itertools
 import os
 import re
 import time
-from collections.abc import Callable, Container, Iterable
+from collections.abc import Callable, Container, Iterable, Mapping
 from typing import Any
 
 import msgspec
@@ -94,6 +94,15 @@ def _route_regex(template: str, segments: dict[str, str]) -> re.Pattern[str]:
     return re.compile("".join(out) + r"\Z")
 
 
+def _shown(text: str, limit: int = 200) -> str:
+    """A client's text as an error message may show it: control characters escaped (no log or
+    terminal injection), and cut at ``limit`` characters."""
+    if text.isprintable() and len(text) <= limit:
+        return text
+    escaped = text.encode("unicode_escape").decode("ascii")
+    return escaped if len(escaped) <= limit else escaped[:limit] + "..."
+
+
 class Router:
     """Maps ``(method, path)`` to a handler and answers what no handler does (404/405/OPTIONS/HEAD)."""
 
@@ -108,6 +117,7 @@ class Router:
         host_allowed: Callable[[str], bool] | None = None,
         mounts: Iterable[SubAPI] = (),
         side_mounts: Iterable[SubAPI] = (),
+        response_headers: Mapping[str, str] | None = None,
     ):
         self.root = root
         self.mounts = list(mounts)
@@ -119,6 +129,8 @@ class Router:
         self.ctx = ctx
         self.trusted = trusted_proxies
         self.host_allowed = host_allowed
+        #: set on every response (``X-Content-Type-Options`` ...)
+        self.response_headers = dict(response_headers or {})
         self.static: dict[str, RouteEntry] = {}
         self.dynamic: list[RouteEntry] = []
         self.handlers: list[Handler] = []
@@ -228,12 +240,14 @@ class Router:
     def resolve(self, request: Request, found: Match | None = None) -> Handler | Response:
         """The handler for the request, or the response when no endpoint is to run. ``found``
         is ``match(request.path)`` when the caller already has it."""
+        if request.refusal is not None:
+            return self.error(request, request.refusal)
         if self.host_allowed is not None and not self.host_allowed(request.host):
             return self.error(request, BadRequest(f"host {request.host!r} is not allowed"))
         if found is None:
             found = self.match(request.path)
         if found is None:
-            return self.error(request, NotFound(f"no API at {request.path}"))
+            return self.error(request, NotFound(f"no API at {_shown(request.path)}"))
         entry, params = found
         request.path_params = params
         request.route = entry.template
@@ -265,7 +279,10 @@ class Router:
             for items in request._files.values():
                 for f in items:
                     f.close()
-        response.headers["X-Request-ID"] = request.request_id
+        headers = response.headers
+        headers["X-Request-ID"] = request.request_id
+        for name, value in self.response_headers.items():
+            headers.setdefault(name, value)  # an endpoint's own value stays
         if request.method == "HEAD":
             response.headers["Content-Length"] = str(len(response.body or b""))
             response.body = b""

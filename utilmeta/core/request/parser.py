@@ -51,6 +51,7 @@ class Limits(msgspec.Struct, frozen=True):
     json_max_depth: int = 64
     multipart_max_parts: int = 1000
     multipart_max_files: int = 100
+    max_header_size: int = 64 * 1024
 
 
 def route_vars(route: str) -> list[str]:

@@ -17,7 +17,7 @@ from urllib.parse import unquote_plus
 
 import msgspec
 
-from utilmeta.utils.exceptions import BadRequest, RequestEntityTooLarge
+from utilmeta.utils.exceptions import BadRequest, HttpError, RequestEntityTooLarge
 
 if TYPE_CHECKING:
     from utilmeta.core.file import File
@@ -162,6 +162,7 @@ class Request:
         "_ip",
         "_trusted",
         "_context",
+        "refusal",
     )
 
     def __init__(
@@ -210,6 +211,9 @@ class Request:
         self._ip: str | None = None
         self._trusted: Container[str] = _LOOPBACK
         self._context: dict[str, Any] | None = None
+        #: set by an adaptor that found the request malformed where its server did not look: the
+        #: core answers with this error and runs no endpoint
+        self.refusal: HttpError | None = None
 
     # -- headers -----------------------------------------------------------------------------
 

@@ -273,7 +273,13 @@ class UtilMeta:
         pref = self.get_config(Preference) or Preference()
         time_config = self.get_config(Time)
         ctx = BuildContext(
-            limits=Limits(pref.max_body_size, pref.json_max_depth, pref.multipart_max_parts, pref.multipart_max_files),
+            limits=Limits(
+                pref.max_body_size,
+                pref.json_max_depth,
+                pref.multipart_max_parts,
+                pref.multipart_max_files,
+                pref.max_header_size,
+            ),
             encode=json_encoder(time_config.transform if time_config else None),
             debug=not self.production,
             strict_response=bool(pref.api_default_strict_response),
@@ -288,6 +294,7 @@ class UtilMeta:
             host_allowed=pref.is_allowed_host if pref.allowed_hosts is not None else None,
             mounts=self.api_mounts,
             side_mounts=self._side_mounts(),
+            response_headers={"X-Content-Type-Options": "nosniff"} if pref.content_type_nosniff else None,
         )
         if not self.asynchronous:
             for handler in router.handlers:

@@ -33,6 +33,7 @@ from sanic.response import HTTPResponse
 
 from utilmeta.core.request import Request
 from utilmeta.core.request.request import Headers, HeaderSource, fold
+from utilmeta.core.request.wire import screen_head
 from utilmeta.core.response.wire import framing, http_date
 from utilmeta.core.server.backends.asgi import send_asgi
 from utilmeta.core.server.backends.base import ServerAdaptor
@@ -113,7 +114,14 @@ def _latin1(value: str) -> str:
     return value.encode("utf-8", "surrogateescape").decode("latin-1")
 
 
-def _core_request(request: Any) -> Request:
+def _core_request(request: Any, max_header_size: int) -> Request:
+    core = _translate(request)
+    # Sanic lets malformed header lines and control characters through: the core refuses them
+    core.refusal = screen_head(request.head, max_header_size)
+    return core
+
+
+def _translate(request: Any) -> Request:
     headers = _SanicHeaders(request.headers)
     path = unquote_path(request.path)
     stream = request.stream
@@ -177,9 +185,10 @@ async def _drain(stream: Any, limit: int) -> None:
 
 def _make_handler(router: Router, limit: int) -> Any:
     acall = router.acall
+    max_header_size = router.ctx.limits.max_header_size
 
     async def utilmeta_handler(request: Any, path: str = "") -> HTTPResponse:
-        response: Response = await acall(_core_request(request))
+        response: Response = await acall(_core_request(request, max_header_size))
         if response.status < 300:
             stream = request.stream
             if stream is not None and stream.request_body:
@@ -219,11 +228,12 @@ def _make_direct(router: Router) -> dict[type, Any]:
     in ASGI mode it goes to the ASGI server as the ASGI backends send it. Neither takes Sanic's
     router, response objects and header multidicts, which would only carry it there."""
     acall = router.acall
+    max_header_size = router.ctx.limits.max_header_size
 
     async def http1(request: Any, http: Any) -> None:  # a sanic.http.Http
         if http.request_body:
             http.request_max_size = float("inf")  # the core checks the size (413), as on a stream route
-        response: Response = await acall(_core_request(request))
+        response: Response = await acall(_core_request(request, max_header_size))
         status = response.status
         pairs, body = framing(response)
         pairs.append(("Date", http_date()))
@@ -243,7 +253,7 @@ def _make_direct(router: Router) -> dict[type, Any]:
         http.stage = Stage.IDLE
 
     async def asgi(request: Any, stream: Any) -> None:  # a sanic.asgi.ASGIApp
-        response: Response = await acall(_core_request(request))
+        response: Response = await acall(_core_request(request, max_header_size))
         stream.stage = Stage.IDLE
         await send_asgi(response, stream.transport.send)
 

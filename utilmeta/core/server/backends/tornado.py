@@ -140,6 +140,8 @@ class _CoreHandler(RequestHandler):
     router: ClassVar[Router]
     state: ClassVar[_State]
     limit: ClassVar[int]
+    #: the ``Server`` header: Tornado's, with its version only when ``Preference(server_tokens=True)``
+    server: ClassVar[str]
 
     _parts: list[bytes] | None = None
     _size = 0
@@ -147,6 +149,7 @@ class _CoreHandler(RequestHandler):
 
     def set_default_headers(self) -> None:
         self.clear_header("Content-Type")  # the core sets its own, or none
+        self.set_header("Server", self.server)
 
     def compute_etag(self) -> None:
         return None  # no ETag and no 304 the core did not ask for
@@ -194,9 +197,6 @@ class _CoreHandler(RequestHandler):
 
     def on_connection_close(self) -> None:
         self.on_finish()
-
-
-_SERVER = f"TornadoServer/{tornado.version}"
 
 
 def _header_value(value: str) -> str:
@@ -291,7 +291,7 @@ class _CoreDelegate(HTTPMessageDelegate):
         status = response.status
         pairs, body = framing(response)
         headers = HTTPHeaders()
-        headers["Server"] = _SERVER
+        headers["Server"] = self.target.server
         headers["Date"] = http_date()
         for name, value in pairs:  # names are unique but for Set-Cookie
             if name == "Set-Cookie":
@@ -315,6 +315,7 @@ class _CoreTarget(Router_):
         self.router = handler.router
         self.state = handler.state
         self.limit = handler.limit
+        self.server = handler.server
 
     def find_handler(self, request: HTTPServerRequest, **kwargs: Any) -> HTTPMessageDelegate | None:
         app = self.application
@@ -363,6 +364,13 @@ def _mount_rules(mounts: Iterable[tuple[Any, str]]) -> list[Rule]:
     return rules
 
 
+def _server_tokens(service: Any) -> bool:
+    from utilmeta.conf import Preference
+
+    pref = service.get_config(Preference)
+    return bool(pref and pref.server_tokens)
+
+
 def _no_access_log(handler: RequestHandler) -> None:
     pass
 
@@ -395,7 +403,12 @@ class TornadoServerAdaptor(ServerAdaptor):
             type(
                 "UtilMetaHandler",
                 (_CoreHandler,),
-                {"router": router, "state": self._state, "limit": self.max_body_size},
+                {
+                    "router": router,
+                    "state": self._state,
+                    "limit": self.max_body_size,
+                    "server": f"TornadoServer/{tornado.version}" if _server_tokens(self.service) else "TornadoServer",
+                },
             )
         )
         # the API first, then the mounted apps, then (the core's 404) everything else
