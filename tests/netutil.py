@@ -68,21 +68,25 @@ def wait_for_port(
 
 @contextlib.contextmanager
 def serve_script(
-    script: Path, port: int, *, env: dict[str, str] | None = None, stop_timeout: float = 15
+    script: Path, port: int, *, env: dict[str, str] | None = None, stop_timeout: float = 15, log: Path | None = None
 ) -> Iterator[subprocess.Popen[str]]:
     """Run ``python script`` (in its folder, its own process group) until it listens on ``port``;
-    on exit SIGTERM the group, SIGKILL it if it has not stopped within ``stop_timeout``."""
+    on exit SIGTERM the group, SIGKILL it if it has not stopped within ``stop_timeout``. Its
+    output goes to a pipe, or to the file ``log`` (to read after it stopped)."""
+    out = open(log, "w") if log is not None else subprocess.PIPE
     proc = subprocess.Popen(
         [sys.executable, str(script)],
         cwd=script.parent,
-        stdout=subprocess.PIPE,
+        stdout=out,
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, **(env or {})},
         start_new_session=True,
     )
+    if log is not None:
+        out.close()  # type: ignore[union-attr]  # the child has its own copy
     try:
-        wait_for_port(port, proc)
+        wait_for_port(port, proc, output=(lambda: log.read_text()) if log is not None else None)
         yield proc
     finally:
         if proc.poll() is None:

@@ -55,6 +55,31 @@ if __name__ == "__main__":
 """
 
 
+PRODUCTION = """
+from utilmeta import UtilMeta
+from utilmeta.conf import Logging
+from utilmeta.core import api
+
+
+class RootAPI(api.API):
+    @api.get
+    def crash(self) -> str:
+        raise ValueError("boom")
+
+
+service = UtilMeta(__name__, backend={backend!r}, name="wire", api=RootAPI, route="/api", port={port}, production=True)
+service.use(Logging("production"))
+if {backend!r} == "django":
+    from utilmeta.core.server.backends.django import DjangoSettings
+
+    service.use(DjangoSettings(secret_key="wire-not-a-secret-" + "k" * 50))
+app = service.application()
+
+if __name__ == "__main__":
+    service.run()
+"""
+
+
 class Answer:
     def __init__(self, status_line: str, headers: list[tuple[str, str]], body: bytes):
         self.status_line = status_line
@@ -105,6 +130,11 @@ class Wire:
         if method == "HEAD" or answer.status < 200 or answer.status in (204, 304):
             return answer
         lengths = answer.get("content-length")
+        if not lengths and answer.status >= 400:  # an error the server answers and closes on
+            while self._fill():
+                pass
+            answer.body, self.buffer, self.closing = self.buffer, b"", True
+            return answer
         assert len(lengths) == 1, f"{status_line}: Content-Length {lengths}"
         size = int(lengths[0])
         while len(self.buffer) < size:
@@ -133,11 +163,11 @@ class Wire:
 
 
 @contextlib.contextmanager
-def run_service(backend: str, tmp: Path) -> Iterator[int]:
+def run_service(backend: str, tmp: Path, template: str = SERVICE) -> Iterator[int]:
     port = free_port()
     script = tmp / f"wire_{backend}.py"
-    script.write_text(SERVICE.format(backend=backend, port=port))
-    with serve_script(script, port, stop_timeout=10):
+    script.write_text(template.format(backend=backend, port=port))
+    with serve_script(script, port, stop_timeout=10, log=tmp / "output.txt"):
         yield port
 
 
@@ -202,3 +232,28 @@ def test_header_bytes_read_alike(backend: str, tmp_path: Path) -> None:
                 assert json.loads(got.body) == {"trace": text, "headers": text}
         finally:
             wire.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_bad_targets_and_crashes_in_production(backend: str, tmp_path: Path) -> None:
+    """A raw NUL in the target is the client's 400 (from the server or the core), never an
+    uncaught error; a crash is one JSON log record with its traceback in ``exc``."""
+    pytest.importorskip(backend)
+    with run_service(backend, tmp_path, PRODUCTION) as port:
+        wire = Wire(port)
+        try:
+            wire.send(b"GET /api/cra\x00sh HTTP/1.1\r\nHost: x\r\n\r\n")
+            got = wire.answer("GET")
+            assert got.status in (400, 404), got.body  # a WSGI path cannot tell a raw NUL from %00
+            wire.closing = True  # a server may close after a 400: start afresh
+            got = wire.request("GET", "/api/crash")
+            assert got.status == 500 and b"boom" not in got.body  # production says nothing
+        finally:
+            wire.close()
+    records = []
+    for line in (tmp_path / "output.txt").read_text().splitlines():
+        assert not line.startswith(("Traceback", "  File ")), f"a traceback outside the JSON log:\n{line}"
+        if line.startswith("{"):
+            records.append(json.loads(line))
+    errors = [r for r in records if r["level"] == "ERROR"]
+    assert len(errors) == 1 and "ValueError: boom" in errors[0]["exc"], errors

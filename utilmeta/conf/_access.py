@@ -17,6 +17,8 @@ import logging
 import time
 from typing import Any
 
+from utilmeta.utils.text import shown
+
 __all__ = ["ACCESS_LOGGER", "ACCESS_FIELDS", "ACCESS_LOG", "AccessLog", "access_logger", "log_access"]
 
 ACCESS_LOGGER = "utilmeta.access"
@@ -47,7 +49,7 @@ def log_access(request: Any, response: Any, duration: float | None = None) -> No
     logger.info(
         "%s %s %s %.1fms %s %s",
         request.method,
-        request.path,
+        shown(request.path),  # a client's path: no control characters in a text log line
         response.status,
         ms,
         ip or "-",

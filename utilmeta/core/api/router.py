@@ -27,6 +27,7 @@ from utilmeta.core.api.plugin import CORS
 from utilmeta.core.request import Request
 from utilmeta.core.response import Response
 from utilmeta.utils.exceptions import BadRequest, DeclarationError, HttpError, MethodNotAllowed, NotFound
+from utilmeta.utils.text import shown
 
 __all__ = ["Router", "ObservedRouter", "make_router", "RouteEntry", "Match", "TrustedProxies"]
 
@@ -92,15 +93,6 @@ def _route_regex(template: str, segments: dict[str, str]) -> re.Pattern[str]:
         pos = m.end()
     out.append(re.escape(template[pos:]))
     return re.compile("".join(out) + r"\Z")
-
-
-def _shown(text: str, limit: int = 200) -> str:
-    """A client's text as an error message may show it: control characters escaped (no log or
-    terminal injection), and cut at ``limit`` characters."""
-    if text.isprintable() and len(text) <= limit:
-        return text
-    escaped = text.encode("unicode_escape").decode("ascii")
-    return escaped if len(escaped) <= limit else escaped[:limit] + "..."
 
 
 class Router:
@@ -247,7 +239,7 @@ class Router:
         if found is None:
             found = self.match(request.path)
         if found is None:
-            return self.error(request, NotFound(f"no API at {_shown(request.path)}"))
+            return self.error(request, NotFound(f"no API at {shown(request.path)}"))
         entry, params = found
         request.path_params = params
         request.route = entry.template

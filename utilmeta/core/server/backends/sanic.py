@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import sys
 from collections.abc import Iterable
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -26,9 +27,10 @@ from typing import TYPE_CHECKING, Any
 from sanic import Sanic
 from sanic.asgi import ASGIApp
 from sanic.compat import Header
-from sanic.exceptions import PayloadTooLarge, SanicException
+from sanic.exceptions import BadURL, PayloadTooLarge, SanicException
 from sanic.headers import format_http1_response
 from sanic.http import Http, Stage
+from sanic.request import Request as SanicRequest
 from sanic.response import HTTPResponse
 
 from utilmeta.core.request import Request
@@ -260,6 +262,25 @@ def _make_direct(router: Router) -> dict[type, Any]:
     return {Http: http1, ASGIApp: asgi}
 
 
+class _Request(SanicRequest):
+    """Sanic's request for a target its URL parser refuses (a raw NUL, a space): made with the
+    offending bytes percent-encoded, so the core sees the request and refuses it with its own
+    400 (its raw head still holds them). Sanic's own answer to such a target fails while it
+    builds it, and the client gets nothing but a closed connection."""
+
+    __slots__ = ()
+
+    def __init__(self, url_bytes: bytes, *args: Any, **kwargs: Any):
+        try:
+            super().__init__(url_bytes, *args, **kwargs)
+        except BadURL:
+            super().__init__(_quote_target(url_bytes), *args, **kwargs)
+
+
+def _quote_target(target: bytes) -> bytes:
+    return b"".join(b"%%%02X" % byte if byte <= 0x20 or byte >= 0x7F else bytes((byte,)) for byte in target)
+
+
 class _App(Sanic):
     """The Sanic app the adaptor creates. Once the server starts (or the ASGI lifespan), a
     request goes straight to the core (:func:`_make_direct`) while nothing else was added to
@@ -292,6 +313,11 @@ def _plain(app: Sanic, handler: Any) -> bool:
     if app.named_request_middleware or app.named_response_middleware:
         return False
     return not any(str(signal.name).startswith("http.") for signal in app.signal_router.routes)
+
+
+def _logging_configured(service: Any) -> bool:
+    module = sys.modules.get("utilmeta.conf.logging")  # loaded where a Logging config exists
+    return module is not None and service.get_config(module.Logging) is not None
 
 
 def _app_name(name: str) -> str:
@@ -379,7 +405,9 @@ class SanicServerAdaptor(ServerAdaptor):
                     f"UtilMeta(backend=app) or give the service another name"
                 )
             Sanic.unregister_app(existing)  # left by an earlier service of this process
-        app = _App(name)
+        # Sanic's own log handlers only where no Logging config decides the format (one format,
+        # one line per record, on every backend)
+        app = _App(name, request_class=_Request, configure_logging=not _logging_configured(self.service))
         app.utilmeta_direct = None
         app.config.MOTD = False  # the banner of service.run() says it; run(motd=True) brings it back
         _OWN_APPS[name] = app
