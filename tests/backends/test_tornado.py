@@ -258,7 +258,7 @@ async def test_raw_answers_and_keep_alive_as_with_a_request_handler():
             answers.append(await _exchange(c.base_url.port or 0, requests))
     own, injected = answers
     assert own == injected
-    assert own[0].startswith(b"HTTP/1.1 200 OK\r\nServer: TornadoServer/") and own[0].endswith(b"world")
+    assert own[0].startswith(b"HTTP/1.1 200 OK\r\nServer: TornadoServer\r\n") and own[0].endswith(b"world")
 
 
 async def test_no_etag_and_no_304():
