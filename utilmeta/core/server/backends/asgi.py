@@ -14,6 +14,7 @@ from utilmeta.core.request.request import Headers, HeaderSource
 from utilmeta.core.response import Response
 from utilmeta.core.response.wire import framing
 from utilmeta.core.server.backends.base import Lifecycle, ServerAdaptor
+from utilmeta.utils.exceptions import BadRequest
 
 __all__ = ["ASGIHeaders", "request_from_scope", "send_asgi", "ASGIApp", "ASGIServerAdaptor", "lifespan"]
 
@@ -56,8 +57,8 @@ def request_from_scope(scope: Scope, receive: Receive, native: Any = None) -> Re
         size = 0
         while True:
             message = await receive()
-            if message["type"] == "http.disconnect":
-                break
+            if message["type"] == "http.disconnect":  # before the last chunk: never a whole body
+                raise BadRequest("the client disconnected before its request body was complete")
             chunk = message.get("body", b"")
             if chunk:
                 chunks.append(chunk)
