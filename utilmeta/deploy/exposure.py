@@ -76,7 +76,7 @@ def host_of(address: str) -> str:
     if address.startswith("["):
         return address[1:].split("]", 1)[0]
     if address.count(":") == 1:
-        return address.split(":", 1)[0]
+        return address.split(":", 1)[0] or "0.0.0.0"  # ``:8000``: every interface
     return address  # a bare host, or an IPv6 address without a port
 
 
