@@ -125,7 +125,9 @@ class UWSGIConfig(Renderer):
             if self.gid:
                 items.append(("gid", self.gid))
         items += [
-            "the uwsgi protocol, for Nginx's uwsgi_pass",
+            "the uwsgi protocol, for Nginx's uwsgi_pass"
+            if self.protocol == "uwsgi"
+            else "HTTP, for a proxy's proxy_pass",
             *self.proxy_note,
             *[(listen, address) for address in info.addresses],
             ("master", True),
