@@ -154,11 +154,8 @@ def exposure_findings(service: Any, root: Path | None = None, behind_proxy: bool
     ``deploy/``), else the backend's recommended server on the service's host."""
     if behind_proxy:
         return []
-    fronts: list[tuple[str, str, list[str]]] = []
-    configs = [name for name in _SERVER_CONFIGS if root is not None and (root / name).is_file()]
-    for name in configs:
-        assert root is not None
-        fronts += [(f"{name}: ", front, hosts) for front, hosts in read_config(root / name)]
+    configs = {name: root / name for name in _SERVER_CONFIGS if root is not None and (root / name).is_file()}
+    fronts = [(f"{name}: ", front, hosts) for name, path in configs.items() for front, hosts in read_config(path)]
     if not configs:
         serving = serving_of(service.backend_name, service.asynchronous)
         fronts.append(("", front_of(serving.servers[0], serving.worker_class), [service.host]))
