@@ -83,3 +83,12 @@ def test_check_deploy_accepts_a_docker_image_config(isolated: Path, capsys: pyte
     assert "socket = 0.0.0.0" in (isolated / "deploy" / "uwsgi.ini").read_text()
     status, out, _ = run_meta(capsys, "check", "--deploy")
     assert status == 0, out
+
+
+def test_check_deploy_reports_an_unreadable_server_config(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_project(isolated, production=True, preference="allowed_hosts=['api.example.com']")
+    (isolated / "gunicorn.py").write_text("bind = [\n")
+    status, out, _ = run_meta(capsys, "check", "--deploy")
+    assert status == 1
+    (line,) = [line for line in out.splitlines() if line.startswith("error: ")]
+    assert line.startswith("error: gunicorn.py cannot be read (")

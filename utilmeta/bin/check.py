@@ -4,10 +4,10 @@
 allowed hosts, trusted proxies, public API docs, and what clients would reach without the
 generated Nginx in front: the ``gunicorn.py`` / ``uwsgi.ini`` found in the project root or its
 ``deploy/`` folder (their ``bind``/``socket`` and worker class), else the backend's recommended
-server on the service's host. A server on loopback is taken to be behind Nginx; ``--behind-proxy``
-(or a config rendered with it) says a proxy elsewhere is its only client. Each finding is one line, ``error:`` or
-``warning:``, saying what to change; errors (or warnings, with ``--fail-level warning``) make
-the exit status 1.
+server on the service's host. A server on loopback is taken to be behind Nginx;
+``--behind-proxy`` (or a config rendered with it) says a proxy elsewhere is its only client.
+Each finding is one line, ``error:`` or ``warning:``, saying what to change; errors (or
+warnings, with ``--fail-level warning``) make the exit status 1.
 """
 
 from __future__ import annotations
@@ -154,12 +154,23 @@ def exposure_findings(service: Any, root: Path | None = None, behind_proxy: bool
     ``deploy/``), else the backend's recommended server on the service's host."""
     if behind_proxy:
         return []
-    configs = {name: root / name for name in _SERVER_CONFIGS if root is not None and (root / name).is_file()}
-    fronts = [(f"{name}: ", front, hosts) for name, path in configs.items() for front, hosts in read_config(path)]
+    paths = {name: root / name for name in _SERVER_CONFIGS} if root is not None else {}
+    configs = {name: path for name, path in paths.items() if path.is_file()}
+    fronts: list[tuple[str, str, list[str]]] = []
+    unreadable = []
+    for name, path in configs.items():
+        try:
+            fronts += [(f"{name}: ", front, hosts) for front, hosts in read_config(path)]
+        except (OSError, SyntaxError, UnicodeDecodeError) as e:
+            unreadable.append(
+                Finding("error", f"{name} cannot be read ({e}): fix it or render it again with meta deploy")
+            )
     if not configs:
         serving = serving_of(service.backend_name, service.asynchronous)
         fronts.append(("", front_of(serving.servers[0], serving.worker_class), [service.host]))
-    return [Finding(e.level, where + e.message) for where, front, hosts in fronts for e in exposures(front, hosts)]
+    return unreadable + [
+        Finding(e.level, where + e.message) for where, front, hosts in fronts for e in exposures(front, hosts)
+    ]
 
 
 def deploy_findings(service: Any, root: Path | None = None, behind_proxy: bool = False) -> list[Finding]:

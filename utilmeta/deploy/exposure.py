@@ -114,7 +114,7 @@ def _gunicorn(text: str) -> list[tuple[str, list[str]]]:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             try:
                 values[node.targets[0].id] = ast.literal_eval(node.value)
-            except ValueError:
+            except (ValueError, TypeError):
                 continue  # computed (``workers = cpu_count() * 2``): not what we read
     bind = values.get("bind", "127.0.0.1:8000")  # Gunicorn's defaults
     worker_class = str(values.get("worker_class", "sync"))

@@ -3,9 +3,9 @@
 WSGI services get gevent workers (``worker_class='sync'`` or ``'gthread'`` on request), ASGI
 ones the uvicorn worker (the ``uvicorn-worker`` package). Sync and gthread workers bound to an
 address other than loopback are refused (a few slow clients hold them all; see
-:mod:`utilmeta.deploy.exposure`). Startup/shutdown hooks of a WSGI
-service are wired to ``post_worker_init`` / ``worker_exit``, so they run once in every worker
-as it boots and stops; an ASGI service's hooks run through the lifespan protocol instead.
+:mod:`utilmeta.deploy.exposure`). Startup/shutdown hooks of a WSGI service are wired to
+``post_worker_init`` / ``worker_exit``, so they run once in every worker as it boots and stops;
+an ASGI service's hooks run through the lifespan protocol instead.
 """
 
 from __future__ import annotations
