@@ -1,9 +1,13 @@
 """``meta check``: load the service and its application and report what is wrong.
 
 ``--deploy`` adds production readiness: debug off, a strong secret key where one is used,
-allowed hosts, trusted proxies, public API docs. Each finding is one line, ``error:`` or
-``warning:``, saying what to change; errors (or warnings, with ``--fail-level warning``) make
-the exit status 1.
+allowed hosts, trusted proxies, public API docs, and what clients would reach without the
+generated Nginx in front: the ``gunicorn.py`` / ``uwsgi.ini`` found in the project root or its
+``deploy/`` folder (their ``bind``/``socket`` and worker class), else the backend's recommended
+server on the service's host. A server on loopback is taken to be behind Nginx;
+``--behind-proxy`` (or a config rendered with it) says a proxy elsewhere is its only client.
+Each finding is one line, ``error:`` or ``warning:``, saying what to change; errors (or
+warnings, with ``--fail-level warning``) make the exit status 1.
 """
 
 from __future__ import annotations
@@ -12,12 +16,18 @@ import argparse
 import ipaddress
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from utilmeta.bin.base import Command, CommandError, echo
 from utilmeta.bin.project import Project
+from utilmeta.deploy import serving_of
+from utilmeta.deploy.exposure import exposures, front_of, read_config
 
-__all__ = ["CheckCommand", "Finding", "deploy_findings"]
+__all__ = ["CheckCommand", "Finding", "deploy_findings", "exposure_findings"]
+
+#: where ``meta deploy gunicorn|uwsgi`` writes the server config (``--out deploy`` or the root)
+_SERVER_CONFIGS = ("gunicorn.py", "uwsgi.ini", "deploy/gunicorn.py", "deploy/uwsgi.ini")
 
 Level = Literal["error", "warning"]
 
@@ -139,8 +149,32 @@ def _docs_findings(service: Any) -> list[Finding]:
     ]
 
 
-def deploy_findings(service: Any) -> list[Finding]:
-    """Production-readiness findings for a loaded service."""
+def exposure_findings(service: Any, root: Path | None = None, behind_proxy: bool = False) -> list[Finding]:
+    """What clients would reach without a proxy in front: the server configs in ``root`` (or its
+    ``deploy/``), else the backend's recommended server on the service's host."""
+    if behind_proxy:
+        return []
+    paths = {name: root / name for name in _SERVER_CONFIGS} if root is not None else {}
+    configs = {name: path for name, path in paths.items() if path.is_file()}
+    fronts: list[tuple[str, str, list[str]]] = []
+    unreadable = []
+    for name, path in configs.items():
+        try:
+            fronts += [(f"{name}: ", front, hosts) for front, hosts in read_config(path)]
+        except (OSError, SyntaxError, UnicodeDecodeError) as e:
+            unreadable.append(
+                Finding("error", f"{name} cannot be read ({e}): fix it or render it again with meta deploy")
+            )
+    if not configs:
+        serving = serving_of(service.backend_name, service.asynchronous)
+        fronts.append(("", front_of(serving.servers[0], serving.worker_class), [service.host]))
+    return unreadable + [
+        Finding(e.level, where + e.message) for where, front, hosts in fronts for e in exposures(front, hosts)
+    ]
+
+
+def deploy_findings(service: Any, root: Path | None = None, behind_proxy: bool = False) -> list[Finding]:
+    """Production-readiness findings for a loaded service (``root``: its project directory)."""
     django = _django_settings(service)
     findings = []
     if not service.production:
@@ -156,6 +190,7 @@ def deploy_findings(service: Any) -> list[Finding]:
     findings += _secret_findings(service, django)
     findings += _host_findings(service, django)
     findings += _docs_findings(service)
+    findings += exposure_findings(service, root, behind_proxy)
     return findings
 
 
@@ -170,6 +205,11 @@ class CheckCommand(Command):
             choices=("error", "warning"),
             default="error",
             help="the lowest finding level that makes the exit status 1 (default: error)",
+        )
+        parser.add_argument(
+            "--behind-proxy",
+            action="store_true",
+            help="a buffering proxy is the only client of the service's address, though it is not loopback",
         )
 
     def handle(self, args: argparse.Namespace) -> int:
@@ -195,7 +235,7 @@ class CheckCommand(Command):
         if not routes:
             findings.append(Finding("warning", "the service has no API endpoints (is `api=` given to UtilMeta?)"))
         if args.deploy:
-            findings += deploy_findings(service)
+            findings += deploy_findings(service, project.root, args.behind_proxy)
         mode = "async" if service.asynchronous else "sync"
         echo(f"{service.name}: {service.backend_name} ({mode}), {len(routes)} endpoints at {service.base_url}")
         for finding in findings:

@@ -3,6 +3,12 @@
 Targets: gunicorn, uwsgi, nginx, systemd, supervisor, docker (see :mod:`utilmeta.deploy`).
 Without ``--out`` the file is printed; with it, written into that directory (an existing file
 is kept unless ``--force``).
+
+A server that clients would reach directly (listening on an address other than loopback) is
+refused when a few slow clients can hold all its workers (Gunicorn sync/gthread, uWSGI), and
+warned about, on stderr, when its parser accepts requests a proxy refuses (uvicorn, Sanic,
+Tornado); ``--behind-proxy`` says a buffering proxy is its only client (see
+:mod:`utilmeta.deploy.exposure`).
 """
 
 from __future__ import annotations
@@ -61,6 +67,11 @@ class DeployCommand(Command):
         parser.add_argument("--force", action="store_true", help="overwrite existing files")
         parser.add_argument("--server", help="gunicorn, uwsgi, daphne (default: the backend's recommended)")
         parser.add_argument("--host", help="address the server listens on (default: the service's)")
+        parser.add_argument(
+            "--behind-proxy",
+            action="store_true",
+            help="a buffering proxy is the only client of --host, though it is not loopback",
+        )
         parser.add_argument("--port", type=int, help="port of the (first) server instance")
         parser.add_argument("--instances", type=int, help="server instances on consecutive ports (nginx upstream)")
         parser.add_argument("--log-dir", type=Path, help="write logs here instead of stdout/stderr")
@@ -91,6 +102,7 @@ class DeployCommand(Command):
             "log_dir": args.log_dir.resolve() if args.log_dir else None,
             "pidfile": project.pidfile,
             "name": project.name,
+            "behind_proxy": args.behind_proxy or None,
         }
         return ServiceInfo.from_service(service, app=project.app_ref, root=root, **overrides)
 
@@ -108,6 +120,8 @@ class DeployCommand(Command):
             files = renderer.files()
         except (DeployError, ValueError) as e:
             raise CommandError(str(e)) from None
+        for exposure in renderer.exposures():  # the errors were refused above
+            echo(f"meta: {exposure.level}: {exposure.message}", err=True)
         if args.out is None:
             for index, (name, text) in enumerate(files.items()):
                 if len(files) > 1:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from utilmeta.core.server import backends
 from utilmeta.core.server.backends import Interface, Server, Serving
+from utilmeta.deploy.exposure import BEHIND_PROXY, Exposure, exposures, is_local
 from utilmeta.utils.exceptions import SetupError
 
 if TYPE_CHECKING:
@@ -79,6 +80,8 @@ class ServiceInfo:
     listens; ``instances`` more of them listen on the following ports when the server is
     one process per instance (daphne, sanic, tornado). ``graceful_timeout`` is how long a
     stopping server lets requests in flight finish; process managers wait a little longer.
+    ``behind_proxy`` says a buffering proxy is the only client of ``host`` even though it is not
+    loopback (see :mod:`utilmeta.deploy.exposure`).
     """
 
     name: str
@@ -101,6 +104,7 @@ class ServiceInfo:
     server: Server | None = None
     instances: int = 1
     graceful_timeout: int = 30
+    behind_proxy: bool = False
 
     def __post_init__(self) -> None:
         if ":" not in self.app:
@@ -262,6 +266,31 @@ class Renderer:
 
     def render(self) -> str:
         raise NotImplementedError
+
+    def exposures(self) -> list[Exposure]:
+        """The risks of clients reaching what this file starts directly (none by default)."""
+        return []
+
+    def exposures_of(self, front: str) -> list[Exposure]:
+        """The risks of ``front`` listening on the service's host, unless a proxy is its only client."""
+        return [] if self.info.behind_proxy else exposures(front, [self.info.host])
+
+    def started_exposures(self) -> list[Exposure]:
+        """For a file that starts the server with its address on the command line (Daphne, Sanic,
+        Tornado); Gunicorn and uWSGI read their own file, whose renderer checked it."""
+        server = self.info.chosen_server
+        return [] if server in ("gunicorn", "uwsgi") else self.exposures_of(server)
+
+    @property
+    def proxy_note(self) -> list[str]:
+        """The :data:`BEHIND_PROXY` comment for a config whose exposed address was declared proxied."""
+        return [BEHIND_PROXY] if self.info.behind_proxy and not is_local(self.info.host) else []
+
+    def refuse_exposed(self) -> None:
+        """DeployError for an exposure that lets a few clients stop the service (warnings pass)."""
+        for exposure in self.exposures():
+            if exposure.level == "error":
+                raise DeployError(exposure.message)
 
     def files(self) -> dict[str, str]:
         return {self.output_name: self.render()}

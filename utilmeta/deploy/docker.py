@@ -4,7 +4,8 @@ The image installs ``requirements.txt`` plus the server, copies the project to `
 an unprivileged user and listens on ``0.0.0.0:<port>``. Gunicorn and uWSGI read a config
 rendered for the container (``deploy/gunicorn.py`` / ``deploy/uwsgi.ini``); the other servers
 take their options on the command line. One server per container: scale with replicas and
-put Nginx (or the platform's load balancer) in front.
+put Nginx (or the platform's load balancer) in front — the server config is rendered as behind a
+proxy (``0.0.0.0`` is the container's own), so publish the port to the proxy only.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ class DockerImage(Renderer):
             log_dir=None,
             pidfile=Path(PurePosixPath("/tmp")) / f"{info.name}.pid",
             instances=1,
+            # its own network namespace: the port faces only where it is published (the proxy)
+            behind_proxy=True,
         )
 
     @property

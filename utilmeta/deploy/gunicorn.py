@@ -1,9 +1,11 @@
 """``gunicorn.py``: a Gunicorn configuration file for the service.
 
 WSGI services get gevent workers (``worker_class='sync'`` or ``'gthread'`` on request), ASGI
-ones the uvicorn worker (the ``uvicorn-worker`` package). Startup/shutdown hooks of a WSGI
-service are wired to ``post_worker_init`` / ``worker_exit``, so they run once in every worker
-as it boots and stops; an ASGI service's hooks run through the lifespan protocol instead.
+ones the uvicorn worker (the ``uvicorn-worker`` package). Sync and gthread workers bound to an
+address other than loopback are refused (a few slow clients hold them all; see
+:mod:`utilmeta.deploy.exposure`). Startup/shutdown hooks of a WSGI service are wired to
+``post_worker_init`` / ``worker_exit``, so they run once in every worker as it boots and stops;
+an ASGI service's hooks run through the lifespan protocol instead.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import ClassVar
 
 from utilmeta.core.server.backends import WorkerClass
 from utilmeta.deploy.base import DeployError, Renderer, ServiceInfo
+from utilmeta.deploy.exposure import Exposure, front_of
 
 __all__ = ["GunicornConfig", "UVICORN_WORKER"]
 
@@ -81,6 +84,10 @@ class GunicornConfig(Renderer):
         self.max_requests = max_requests
         self.max_requests_jitter = max_requests_jitter
         self.loglevel = loglevel
+        self.refuse_exposed()
+
+    def exposures(self) -> list[Exposure]:
+        return self.exposures_of(front_of("gunicorn", self.worker_class))
 
     @property
     def gunicorn_worker_class(self) -> str:
@@ -104,6 +111,7 @@ class GunicornConfig(Renderer):
             "",
             f"wsgi_app = {info.app!r}",
             f"chdir = {str(info.root)!r}",
+            *[f"# {note}" for note in self.proxy_note],
             f"bind = {info.addresses!r}",
             f"proc_name = {info.name!r}",
             f"pidfile = {str(info.default_pidfile)!r}",

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from utilmeta.deploy.base import Renderer, ServiceInfo
+from utilmeta.deploy.exposure import Exposure
 
 __all__ = ["SupervisorProgram"]
 
@@ -41,6 +42,9 @@ class SupervisorProgram(Renderer):
         self.user = user
         self.stop_timeout = info.stop_timeout if stop_timeout is None else stop_timeout
         self.start_seconds = start_seconds
+
+    def exposures(self) -> list[Exposure]:
+        return self.started_exposures()
 
     @property
     def per_instance(self) -> bool:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from utilmeta.deploy.base import Renderer, ServiceInfo
+from utilmeta.deploy.exposure import Exposure
 
 __all__ = ["SystemdUnit", "systemd_quote"]
 
@@ -56,6 +57,9 @@ class SystemdUnit(Renderer):
         self.stop_timeout = info.stop_timeout if stop_timeout is None else stop_timeout
         self.restart = restart
         self.hardening = hardening
+
+    def exposures(self) -> list[Exposure]:
+        return self.started_exposures()
 
     @property
     def templated(self) -> bool:

@@ -1,7 +1,8 @@
 """``uwsgi.ini``: a uWSGI configuration for a WSGI service behind Nginx.
 
 The service listens on a ``socket`` (the uwsgi protocol, for Nginx's ``uwsgi_pass``) — never an
-``http-socket`` facing clients. ``strict`` makes uWSGI refuse unknown options; SIGTERM is made
+``http-socket`` facing clients: either on an address other than loopback is refused (see
+:mod:`utilmeta.deploy.exposure`). ``strict`` makes uWSGI refuse unknown options; SIGTERM is made
 graceful (workers finish their requests, then exit) with the ``gracefully_kill_them_all``
 master hook; the stats server listens on a private address (a public one is refused). Started
 as root, ``uid``/``gid`` make it drop privileges before serving. The service's startup/shutdown
@@ -16,6 +17,7 @@ import ipaddress
 from typing import ClassVar, Literal
 
 from utilmeta.deploy.base import DeployError, Renderer, ServiceInfo, cpu_count
+from utilmeta.deploy.exposure import Exposure, front_of
 
 __all__ = ["UWSGIConfig", "check_private"]
 
@@ -94,6 +96,10 @@ class UWSGIConfig(Renderer):
         self.request_logging = request_logging
         self.uid = uid
         self.gid = gid
+        self.refuse_exposed()
+
+    def exposures(self) -> list[Exposure]:
+        return self.exposures_of(front_of("uwsgi", protocol=self.protocol))
 
     def options(self) -> list[tuple[str, str | int | bool] | str]:
         """``(key, value)`` pairs in file order; a bare string is a comment line."""
@@ -119,7 +125,10 @@ class UWSGIConfig(Renderer):
             if self.gid:
                 items.append(("gid", self.gid))
         items += [
-            "the uwsgi protocol, for Nginx's uwsgi_pass",
+            "the uwsgi protocol, for Nginx's uwsgi_pass"
+            if self.protocol == "uwsgi"
+            else "HTTP, for a proxy's proxy_pass",
+            *self.proxy_note,
             *[(listen, address) for address in info.addresses],
             ("master", True),
             ("processes", self.processes),
