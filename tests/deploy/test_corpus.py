@@ -53,7 +53,11 @@ def _run(port: int, server: str | None = None) -> tuple[list[str], dict[str, int
 @pytest.mark.parametrize("via", ["direct", "nginx"])
 def test_corpus(deployment: Deployment, via: str) -> None:
     port = deployment.nginx_port if via == "nginx" else deployment.info.ports[0]
-    wrong, counts = _run(port, None if via == "nginx" else deployment.row.server)
+    row = deployment.row
+    # the server facing the client: uvicorn for a uvicorn worker, else the row's server
+    wrong, counts = _run(
+        port, None if via == "nginx" else (row.worker_class if row.worker_class == "uvicorn" else row.server)
+    )
     print(f"{deployment.row.id} {via}: {counts}")
     assert not wrong, f"{deployment.row.id} {via}: {counts}\n" + "\n".join(wrong) + f"\n{deployment.logs()}"
 
