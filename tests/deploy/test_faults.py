@@ -26,7 +26,7 @@ import os
 import signal
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -103,8 +103,8 @@ def _replaced(d: Deployment, victim: int, before: set[int]) -> set[int]:
         now = d.server_pids()
         return now if len(now) == len(before) and victim not in now else None
 
-    now = wait_until(replaced, 20, f"a replacement for {victim}", interval=0.05)
-    return set(now) - before  # type: ignore[arg-type]
+    now = cast(set[int], wait_until(replaced, 20, f"a replacement for {victim}", interval=0.05))
+    return now - before
 
 
 def _serves(d: Deployment, load: Load, mark: int, new: set[int]) -> None:
