@@ -31,7 +31,7 @@ from typing import Any, cast
 import httpx
 import pytest
 from deploy_support import wait_until
-from test_deploy_e2e import CLIENT_IP, ROWS, Deployment, Row, deployed
+from test_deploy_e2e import CLIENT_IP, ROWS, WORKERS, Deployment, Row, deployed
 
 #: one row per server and worker class: the fault handling is the server's, not the framework's
 FAULT_ROWS = list({(row.server, row.worker_class): row for row in reversed(ROWS)}.values())[::-1]
@@ -92,7 +92,7 @@ def deployment(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     row: Row = request.param
     with deployed(row, tmp_path_factory.mktemp(f"faults-{row.id}")) as d:
         # every worker up and serving before the faults
-        wait_until(lambda: len(d.server_pids()) == d.info.instances * (1 if d.row.supervised else 2), 20, "workers")
+        wait_until(lambda: len(d.server_pids()) == WORKERS, 20, f"{WORKERS} workers")
         yield d
 
 
