@@ -17,7 +17,8 @@ SIGTERM while it serves a slow request. What holds:
   default to ``error timeout``, idempotent requests only) on another upstream when there is one
   (the supervised instances), and, on a single upstream, when it was sent on a kept-alive
   connection (Nginx retries a cached connection's error without counting a try). What is not
-  retried is answered 502 by Nginx: at most the requests in flight on the victim, never more.
+  retried is answered 502 by Nginx, or cut off mid-body when the victim died after sending
+  the header of its answer: at most the requests in flight on the victim, never more.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ THREADS = 4
 #: requests of the load in all: 99.9 % of them leaves room for two lost in flight
 REQUESTS = 2000
 SUCCESS = 0.999
+#: how httpx reports a connection closed before the whole answer came
+_CUT = ("RemoteProtocolError", "ReadError")
 
 
 class Load:
@@ -186,5 +189,7 @@ def test_sigkill_of_a_worker_under_load(deployment: Deployment) -> None:
     report = _report(d, "SIGKILL", load)
     done = len(load.results)
     assert (done - len(load.failures())) / done >= SUCCESS, report
-    # what is lost is Nginx's 502 for a request in flight on the victim, never anything else
-    assert len(load.failures()) <= THREADS and all(status == 502 for status, _ in load.failures()), report
+    # what is lost is a request in flight on the victim: Nginx's 502, or, when the victim died
+    # between the header and the body of its answer, a connection Nginx closes mid-body
+    assert len(load.failures()) <= THREADS, report
+    assert all(status == 502 or text.startswith(_CUT) for status, text in load.failures()), report
