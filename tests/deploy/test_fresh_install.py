@@ -12,7 +12,8 @@ server config, the supervisor program and the Nginx site with ``meta deploy``, s
 program's command, and get ``200 hello, world`` through Nginx.
 
 Packages come from the package index (pip's cache makes a repeat fast): without it the tests
-skip, and fail under CI. One run takes about a minute, most of it the installs.
+skip, and fail under CI. One run takes a minute or two on two cores (warm pip cache), most of
+it the installs.
 """
 
 from __future__ import annotations
@@ -217,3 +218,25 @@ def test_generated_config_boots_from_a_fresh_virtualenv(venv: FreshVenv, case: C
     finally:
         nginx.stop()
         process.stop(timeout=20)
+
+
+def test_the_deploy_extra_holds_every_server_package_the_dockerfile_installs(venv: FreshVenv) -> None:
+    """One declaration cannot fall behind the other: what a Dockerfile adds for its server is in
+    the ``deploy`` extra of the wheel built from this checkout (uWSGI as the ``uwsgi`` sdist
+    there, the prebuilt ``pyuwsgi`` in an image)."""
+    from utilmeta.deploy.docker import _SERVER_PACKAGES
+
+    script = "import importlib.metadata as m; print('\\n'.join(m.requires('utilmeta') or []))"
+    requires = venv.run([str(venv.bin / "python"), "-c", script]).splitlines()
+    deploy = {_name(r) for r in requires if re.search(r"""extra\s*==\s*["']deploy["']""", r)}
+    wanted = {
+        _name(p) for by_interface in _SERVER_PACKAGES.values() for ps in by_interface.values() for p in ps.split()
+    }
+    assert (wanted - {"pyuwsgi"}) | {"uwsgi"} <= deploy, (wanted, deploy)
+
+
+def _name(requirement: str) -> str:
+    """A requirement's project name, normalized (PEP 503)."""
+    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+    assert match, requirement
+    return re.sub(r"[-_.]+", "-", match.group(1)).lower()
