@@ -227,7 +227,7 @@ def test_nginx_proxies_to_several_instances() -> None:
     ).render()
     assert "upstream demo_app {" in text
     for port in (8000, 8001, 8002):
-        assert f"server 127.0.0.1:{port};" in text
+        assert f"server 127.0.0.1:{port} max_fails=0;" in text
     for header in (
         "proxy_set_header Host $host;",
         "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",

@@ -35,8 +35,10 @@ logs
 .env
 """
 
+#: what each server needs on top of requirements.txt (the deploy extra's, less what a server
+#: it does not run needs); Gunicorn's gevent worker imports ``packaging`` without declaring it
 _SERVER_PACKAGES = {
-    "gunicorn": {"wsgi": "gunicorn gevent", "asgi": "gunicorn uvicorn-worker"},
+    "gunicorn": {"wsgi": "gunicorn gevent packaging", "asgi": "gunicorn uvicorn-worker"},
     "uwsgi": {"wsgi": "pyuwsgi"},
     "daphne": {"asgi": "daphne"},
 }

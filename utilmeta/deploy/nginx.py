@@ -3,6 +3,9 @@
 Gunicorn, Daphne, Sanic and Tornado are reached with ``proxy_pass`` (HTTP/1.1 keep-alive to the
 upstream, ``Host``, ``X-Forwarded-For``, ``X-Forwarded-Proto`` and ``X-Request-ID`` set); uWSGI
 with ``uwsgi_pass`` and the uwsgi parameters written out, so the file needs no ``include``.
+A GET in flight on an instance that dies is retried on the next one (``proxy_next_upstream``'s
+default, idempotent requests only); several instances are never taken out of rotation
+(``max_fails=0``), so one restarting leaves the others serving, whatever fails next.
 Idle upstream connections are closed after ``keepalive_timeout`` (4 s), before the servers'
 own keep-alive timeout (Gunicorn's ``keepalive = 5``) can close them under Nginx's feet.
 ``client_max_body_size`` follows the service's ``Preference(max_body_size=...)``: too large a
@@ -117,7 +120,12 @@ class NginxConfig(Renderer):
 
     def _upstream(self) -> list[str]:
         lines = [f"upstream {self.upstream_name} {{"]
-        lines += [f"    server {address};" for address in self.upstreams]
+        # several instances: never take one out of rotation (Nginx's default, max_fails=1, does
+        # for fail_timeout=10s). A refused connection costs nothing and the request goes on to
+        # the next instance; with the default, an instance that failed while supervisord
+        # restarted it stays out for 10 s, and should the other fail then, none is left (502).
+        mark = " max_fails=0" if len(self.upstreams) > 1 else ""
+        lines += [f"    server {address}{mark};" for address in self.upstreams]
         if self.keeps_alive:
             lines += [f"    keepalive {self.keepalive};", f"    keepalive_timeout {self.keepalive_timeout}s;"]
         lines.append("}")
