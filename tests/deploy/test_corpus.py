@@ -37,12 +37,15 @@ def deployment(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
 
 def _run(port: int, server: str | None = None) -> tuple[list[str], dict[str, int]]:
     wrong = []
-    counts = {"tried": 0, "correct": 0, "5xx": 0, "hang": 0}
+    # known: wrong by the strict rule, in a way the server is documented to get wrong (docs/security.md)
+    counts = {"tried": 0, "correct": 0, "known": 0, "5xx": 0, "hang": 0}
     for case in CASES:
         outcome = send_raw(port, case)
         problem = verdict(case, outcome, server)
         counts["tried"] += 1
-        counts["correct"] += problem is None
+        lenient = problem is None and server is not None and verdict(case, outcome) is not None
+        counts["correct"] += problem is None and not lenient
+        counts["known"] += lenient
         counts["5xx"] += bool(outcome.status and outcome.status >= 500 and outcome.status not in (501, 505))
         counts["hang"] += outcome.hung
         if problem is not None:
