@@ -9,7 +9,11 @@ the answer in :mod:`utilmeta.core.response.wire`. What an adaptor does:
 - it tells its :class:`Lifecycle` *when* its framework starts and stops (a lifespan event, a
   server listener, or the first request) — the lifecycle runs the service's hooks once per
   process;
-- it translates requests and responses (``wsgi.py`` / ``asgi.py`` for the WSGI/ASGI ones).
+- it translates requests and responses (``wsgi.py`` / ``asgi.py`` for the WSGI/ASGI ones);
+- it dispatches in one order: API paths (``router.match``) to the core, then the mounted apps
+  (:class:`~utilmeta.core.server.backends.paths.MountTable`), then the app's own routes; a path
+  nobody serves gets the core's 404 unless the app has a 404 handler of its own. Only "does the
+  app serve this path" is the framework's to answer, so that check is the adaptor's.
 """
 
 from __future__ import annotations
