@@ -63,7 +63,10 @@ class Response:
         if status is not None:
             self.status = status
         base = type(self).headers
-        self.headers: dict[str, str] = {**base, **(headers or {})} if base else dict(headers or {})
+        if base:
+            self.headers: dict[str, str] = {**base, **headers} if headers else dict(base)
+        else:
+            self.headers = dict(headers) if headers else {}
         self.message = message
         self.count = count
         self.state = state
