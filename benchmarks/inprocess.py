@@ -117,24 +117,36 @@ def wsgi_call(app: Any, method: str, path: str, qs: str, body: bytes) -> Callabl
     return call
 
 
+def _round(call: Callable[[], object], seconds: float) -> float:
+    """µs per call over one round of about ``seconds``."""
+    n = 0
+    start = time.perf_counter()
+    deadline = start + seconds
+    while True:
+        for _ in range(100):
+            call()
+        n += 100
+        now = time.perf_counter()
+        if now >= deadline:
+            return (now - start) / n * 1e6
+
+
 def measure(call: Callable[[], object], seconds: float) -> float:
     """Median µs per call over 5 rounds."""
-    for _ in range(200):
-        call()
-    rounds = []
+    return measure_side_by_side({"": call}, seconds)[""]
+
+
+def measure_side_by_side(calls: dict[str, Callable[[], object]], seconds: float) -> dict[str, float]:
+    """Median µs per call of each, over 5 rounds taking turns (so that a busy moment of the
+    machine falls on all of them, not on one)."""
+    for call in calls.values():
+        for _ in range(200):
+            call()
+    rounds: dict[str, list[float]] = {label: [] for label in calls}
     for _ in range(5):
-        n = 0
-        start = time.perf_counter()
-        deadline = start + seconds / 5
-        while True:
-            for _ in range(100):
-                call()
-            n += 100
-            now = time.perf_counter()
-            if now >= deadline:
-                break
-        rounds.append((now - start) / n * 1e6)
-    return statistics.median(rounds)
+        for label, call in calls.items():
+            rounds[label].append(_round(call, seconds / 5))
+    return {label: statistics.median(times) for label, times in rounds.items()}
 
 
 def apps() -> dict[str, Any]:
@@ -185,7 +197,9 @@ def side_by_side(seconds: float) -> None:
         f"{'hand ASGI':>9} {'um asgi':>8} {'ratio':>6}   {'um wsgi':>8} {'um django':>9}"
     )
     for name, args in CASES.items():
-        us = {label: measure(kinds.get(label, asgi_call)(app, *args), seconds) for label, app in built.items()}
+        us = measure_side_by_side(
+            {label: kinds.get(label, asgi_call)(app, *args) for label, app in built.items()}, seconds
+        )
         star = us["utilmeta starlette"] / us["native starlette"]
         bare = us["utilmeta asgi"] / us["hand-written ASGI"]
         print(
