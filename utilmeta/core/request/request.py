@@ -9,9 +9,9 @@ the endpoint needs a body — after the size limit was checked against Content-L
 from __future__ import annotations
 
 import ipaddress
-import time as _time
 from collections.abc import Awaitable, Callable, Container, Iterable, Mapping
 from datetime import datetime, timezone
+from time import time as _now
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
@@ -184,14 +184,13 @@ class Request:
         self.path = path or "/"
         self.query_string = query_string
         self._headers: Headers | None
-        self._header_source: HeaderSource | None = None
-        if isinstance(headers, Headers):
-            self._headers = headers
-        elif isinstance(headers, HeaderSource):
+        self._header_source: HeaderSource | None
+        if isinstance(headers, HeaderSource):  # what the adaptors pass: checked first
             self._headers = None
             self._header_source = headers
         else:
-            self._headers = Headers.from_pairs((headers or {}).items())
+            self._headers = headers if isinstance(headers, Headers) else Headers.from_pairs((headers or {}).items())
+            self._header_source = None
         self.client_addr = client_addr
         self._scheme = scheme
         self.server_host = server_host
@@ -202,7 +201,7 @@ class Request:
         self._body = body
         self._reader = reader
         self._areader = areader
-        self._received = _time.time()
+        self._received = _now()
         self._query: dict[str, str] | None = None
         self._query_lists: dict[str, list[str]] | None = None
         self._cookies: dict[str, str] | None = None

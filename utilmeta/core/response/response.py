@@ -63,7 +63,10 @@ class Response:
         if status is not None:
             self.status = status
         base = type(self).headers
-        self.headers: dict[str, str] = {**base, **(headers or {})} if base else dict(headers or {})
+        if base:
+            self.headers: dict[str, str] = {**base, **headers} if headers else dict(base)
+        else:
+            self.headers = dict(headers) if headers else {}
         self.message = message
         self.count = count
         self.state = state
@@ -161,14 +164,21 @@ class Response:
         (header names match in any case)."""
         headers = self.headers
         items = list(headers.items())
+        has_type = has_length = False
+        for name in headers:  # a loop, not a comprehension: this runs for every response
+            lower = name.lower()
+            if lower == "content-type":
+                has_type = True
+            elif lower == "content-length":
+                has_length = True
         ctype = self.content_type
-        names: Any = [k.lower() for k in headers] if headers and (ctype or content_length) else ()
-        if ctype and "content-type" not in names:
+        if ctype and not has_type:
             items.append(("Content-Type", ctype))
         if self.cookies:
             items.extend(("Set-Cookie", m.OutputString()) for m in self.cookies.values())
-        if content_length and "content-length" not in names:
-            items.append(("Content-Length", str(len(self.body or b""))))
+        if content_length and not has_length:
+            body = self.body
+            items.append(("Content-Length", str(len(body)) if body else "0"))
         return items
 
     # -- errors --------------------------------------------------------------------------------

@@ -24,6 +24,29 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
+#: header names as they appear in a scope (lower-case latin-1 bytes), by their str
+_WIRE_NAMES: dict[str, bytes] = {}
+#: Content-Type values (the same few on every answer), by their str
+_WIRE_TYPES: dict[str, bytes] = {}
+_CACHE_LIMIT = 512  # names and types come from code, not from requests; the bound only guards against misuse
+
+
+def _wire_name(name: str) -> bytes:
+    wire = _WIRE_NAMES.get(name)
+    if wire is None:
+        wire = name.lower().encode("latin-1")
+        if len(_WIRE_NAMES) < _CACHE_LIMIT:
+            _WIRE_NAMES[name] = wire
+    return wire
+
+
+def _wire_type(value: str) -> bytes:
+    wire = value.encode("latin-1")
+    if len(_WIRE_TYPES) < _CACHE_LIMIT:
+        _WIRE_TYPES[value] = wire
+    return wire
+
+
 class ASGIHeaders(HeaderSource):
     """An ASGI scope's header pairs (names are lower-case bytes, as the ASGI spec requires),
     decoded only when asked for."""
@@ -34,7 +57,7 @@ class ASGIHeaders(HeaderSource):
         self.pairs = pairs
 
     def get(self, name: str) -> str | None:
-        key = name.encode("latin-1")
+        key = _WIRE_NAMES.get(name) or _wire_name(name)
         found: str | None = None
         for raw_name, raw_value in self.pairs:
             if raw_name == key:
@@ -69,47 +92,37 @@ def request_from_scope(scope: Scope, receive: Receive, native: Any = None) -> Re
                 break
         return b"".join(chunks)
 
-    client = scope.get("client")
-    server = scope.get("server")
-    query = scope.get("query_string", b"")
+    get = scope.get
+    client = get("client")
+    query = get("query_string", b"")
+    server = get("server")
     if server:
         host, port = server
         server_host = f"{host}:{port}" if port else host
     else:
         server_host = ""
     return Request(
-        scope.get("method", "GET"),
-        scope.get("path") or "/",
+        get("method", "GET"),
+        get("path") or "/",
         query.decode("latin-1") if isinstance(query, bytes) else query,
-        ASGIHeaders(scope.get("headers", ())),
+        ASGIHeaders(get("headers", ())),
         areader=areader,
         client_addr=client[0] if client else "",
-        scheme=scope.get("scheme", "http"),
+        scheme=get("scheme", "http"),
         server_host=server_host,
-        native=native if native is not None else scope,
+        native=scope if native is None else native,
     )
-
-
-#: the wire form of response header names (and of Content-Type values), by their str
-_NAMES: dict[str, bytes] = {}
-_CONTENT_TYPES: dict[str, bytes] = {}
-_CACHE_LIMIT = 512  # names come from code, not from requests; the bound only guards against misuse
-
-
-def _encoded(cache: dict[str, bytes], text: str, wire: bytes) -> bytes:
-    if len(cache) < _CACHE_LIMIT:
-        cache[text] = wire
-    return wire
 
 
 def response_headers(items: Iterable[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
     """Response headers as ASGI pairs."""
-    names = _NAMES
+    names = _WIRE_NAMES
+    types = _WIRE_TYPES
     out = []
     for name, value in items:
-        key = names.get(name) or _encoded(names, name, name.lower().encode("latin-1"))
+        key = names.get(name) or _wire_name(name)
         if key == b"content-type":
-            out.append((key, _CONTENT_TYPES.get(value) or _encoded(_CONTENT_TYPES, value, value.encode("latin-1"))))
+            out.append((key, types.get(value) or _wire_type(value)))
         else:
             out.append((key, value.encode("latin-1")))
     return out

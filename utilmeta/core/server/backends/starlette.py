@@ -30,7 +30,7 @@ from utilmeta.core.server.backends.asgi import Receive, Scope, Send, request_fro
 from utilmeta.core.server.backends.base import Lifecycle, ServerAdaptor
 
 if TYPE_CHECKING:
-    from utilmeta.core.api.router import Match as Match_
+    from utilmeta.core.request import Request
 
 __all__ = ["StarletteServerAdaptor", "APIRoute"]
 
@@ -59,12 +59,15 @@ class APIRoute(BaseRoute):
             return Match.FULL, {}
         return Match.NONE, {}
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send, found: Match_ | None = None) -> None:
-        """Serve the request; ``found`` is the router's match of its path, when already made."""
+    def request(self, scope: Scope, receive: Receive) -> Request:
+        """The core's request, its path below the app's mount point."""
         request = request_from_scope(scope, receive)
         if scope.get("root_path"):
             request.path = _route_path(scope)
-        await send_asgi(await self.router.acall(request, found), send)
+        return request
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send_asgi(await self.router.acall(self.request(scope, receive)), send)
 
     def url_path_for(self, name: str, /, **path_params: Any) -> Any:
         raise NoMatchFound(name, path_params)
@@ -94,6 +97,7 @@ class _Direct:
 
     def __init__(self, route: APIRoute, stack: Any):
         self.route = route
+        self.router = route.router
         self.match = route.router.match
         self.stack = stack
 
@@ -101,7 +105,8 @@ class _Direct:
         if scope["type"] == "http":
             found = self.match(_route_path(scope))
             if found is not None:
-                await self.route.handle(scope, receive, send, found)
+                # APIRoute.handle, inlined (one coroutine less per request) and given the match
+                await send_asgi(await self.router.acall(self.route.request(scope, receive), found), send)
                 return
         await self.stack(scope, receive, send)
 
