@@ -4,6 +4,7 @@ error details that never echo raw control characters, and a malformed header blo
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -12,7 +13,7 @@ from utilmeta import UtilMeta
 from utilmeta.conf import Preference
 from utilmeta.core import api, response
 from utilmeta.core.request import Request
-from utilmeta.core.request.wire import screen_head
+from utilmeta.core.request.wire import screen_head, screen_size
 from utilmeta.deploy import ServiceInfo
 from utilmeta.deploy.nginx import NginxConfig
 from utilmeta.ops import Docs
@@ -106,3 +107,27 @@ def test_generated_nginx_hides_its_version_and_bounds_slow_clients(tmp_path) -> 
 def test_screen_head(head: bytes, error: type | None) -> None:
     found = screen_head(head, limit=128)
     assert type(found) is error if error else found is None
+
+
+def test_screen_size_and_an_asgi_request_over_the_limit() -> None:
+    assert screen_size([(b"host", b"x"), (b"x-a", b"v" * 100)], limit=128) is None
+    assert isinstance(screen_size([(b"x-a", b"v" * 200)], limit=128), RequestHeaderFieldsTooLarge)
+    service = UtilMeta(__name__, backend="asgi", api=RootAPI, route="/api")
+    service.use(Preference(max_header_size=1024))
+    app = service.application()
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    def call(value: bytes) -> int:
+        scope = {"type": "http", "method": "GET", "path": "/api/hello", "headers": [(b"x-big", value)]}
+        sent.clear()
+        asyncio.run(app(scope, receive, send))
+        return sent[0]["status"]
+
+    assert call(b"v" * 1000) == 200
+    assert call(b"v" * 1100) == 431

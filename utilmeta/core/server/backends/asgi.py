@@ -11,6 +11,7 @@ from typing import Any
 
 from utilmeta.core.request import Request
 from utilmeta.core.request.request import Headers, HeaderSource
+from utilmeta.core.request.wire import screen_size
 from utilmeta.core.response import Response
 from utilmeta.core.response.wire import framing
 from utilmeta.core.server.backends.base import Lifecycle, ServerAdaptor
@@ -72,8 +73,9 @@ class ASGIHeaders(HeaderSource):
         return Headers.from_pairs((name.decode("latin-1"), value.decode("latin-1")) for name, value in self.pairs)
 
 
-def request_from_scope(scope: Scope, receive: Receive, native: Any = None) -> Request:
-    """The core's request for an ASGI HTTP scope; the body is received only if needed."""
+def request_from_scope(scope: Scope, receive: Receive, native: Any = None, max_header_size: int = 0) -> Request:
+    """The core's request for an ASGI HTTP scope; the body is received only if needed. With
+    ``max_header_size``, a larger header block is refused (431): some servers read any size."""
 
     async def areader(limit: int) -> bytes:
         chunks = []
@@ -101,17 +103,21 @@ def request_from_scope(scope: Scope, receive: Receive, native: Any = None) -> Re
         server_host = f"{host}:{port}" if port else host
     else:
         server_host = ""
-    return Request(
+    pairs = get("headers", ())
+    request = Request(
         get("method", "GET"),
         get("path") or "/",
         query.decode("latin-1") if isinstance(query, bytes) else query,
-        ASGIHeaders(get("headers", ())),
+        ASGIHeaders(pairs),
         areader=areader,
         client_addr=client[0] if client else "",
         scheme=get("scheme", "http"),
         server_host=server_host,
         native=scope if native is None else native,
     )
+    if max_header_size:
+        request.refusal = screen_size(pairs, max_header_size)
+    return request
 
 
 def response_headers(items: Iterable[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
@@ -162,13 +168,14 @@ class ASGIApp:
         self.service = service
         self.router = service.router
         self.lifecycle = service.adaptor.lifecycle
+        self.max_header_size = self.router.ctx.limits.max_header_size
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
             if not self.lifecycle.started:  # a server that sends no lifespan events
                 await self.lifecycle.astart()
-            response = await self.router.acall(request_from_scope(scope, receive))
+            response = await self.router.acall(request_from_scope(scope, receive, None, self.max_header_size))
             await send_asgi(response, send)
         elif kind == "lifespan":
             await lifespan(self.lifecycle, receive, send)

@@ -50,6 +50,7 @@ class APIRoute(BaseRoute):
     def __init__(self, service: Any):
         self.router = service.router
         self._match = self.router.match
+        self.max_header_size = self.router.ctx.limits.max_header_size
         self.path = service.route or "/"  # for introspection (``app.routes``); matching is the core's
         self.name = "utilmeta"
         self.include_in_schema = False
@@ -61,7 +62,7 @@ class APIRoute(BaseRoute):
 
     def request(self, scope: Scope, receive: Receive) -> Request:
         """The core's request, its path below the app's mount point."""
-        request = request_from_scope(scope, receive)
+        request = request_from_scope(scope, receive, None, self.max_header_size)
         if scope.get("root_path"):
             request.path = _route_path(scope)
         return request

@@ -439,6 +439,7 @@ class TornadoServerAdaptor(ServerAdaptor):
         # X-Forwarded-* are the core's to read, from trusted proxies only
         kwargs.setdefault("xheaders", False)
         kwargs.setdefault("max_body_size", max(_DEFAULT_MAX_BODY, self.max_body_size + 1))
+        kwargs.setdefault("max_header_size", self.service.router.ctx.limits.max_header_size)
         asyncio.run(self._serve(app, host, port, listen, kwargs))
 
     async def _serve(

@@ -204,7 +204,7 @@ class UtilMetaASGIHandler(ASGIHandler, _Dispatch):
         if kind == "http":
             if not self._ready:
                 await self._astart()
-            request = request_from_scope(scope, receive)
+            request = request_from_scope(scope, receive, None, self._router.ctx.limits.max_header_size)
             found = None if self._core_first else self._router.match(request.path)
             if found is not None or self._core_first:
                 await self._aserve(request, scope, send, found)
