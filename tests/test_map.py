@@ -1,8 +1,6 @@
 """The newcomers' map (``utilmeta/core/README.md``) stays true: every path it names exists.
 
 A path is a backticked name with a ``/`` in it or a file suffix (``.py``, ``.md``, ``.toml``).
-``PENDING`` holds the paths other branches of the same change create; the lead empties it at the
-merge, and a pending path that exists fails here, so it cannot stay pending by mistake.
 """
 
 from __future__ import annotations
@@ -10,13 +8,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 MAP = ROOT / "utilmeta" / "core" / "README.md"
-
-#: named by the map, created on other branches of issue 11
-PENDING: set[str] = set()
 
 _CODE = re.compile(r"`([^`\n]+)`")
 _SUFFIXES = (".py", ".md", ".toml")
@@ -28,8 +21,8 @@ def named_paths(text: str) -> list[str]:
     return list(dict.fromkeys(t for t in found if " " not in t and ("/" in t or t.endswith(_SUFFIXES))))
 
 
-def missing(text: str, root: Path, pending: set[str]) -> list[str]:
-    return [p for p in named_paths(text) if p not in pending and not (root / p).exists()]
+def missing(text: str, root: Path) -> list[str]:
+    return [p for p in named_paths(text) if not (root / p).exists()]
 
 
 def table_rows(text: str) -> list[list[str]]:
@@ -40,7 +33,7 @@ def table_rows(text: str) -> list[list[str]]:
 
 def test_every_path_on_the_map_exists() -> None:
     text = MAP.read_text()
-    assert missing(text, ROOT, PENDING) == []
+    assert missing(text, ROOT) == []
 
 
 def test_the_table_names_a_place_for_each_concept() -> None:
@@ -54,16 +47,10 @@ def test_the_table_names_a_place_for_each_concept() -> None:
         assert concept in concepts
 
 
-@pytest.mark.parametrize("path", sorted(PENDING))
-def test_pending_paths_are_named_and_not_there_yet(path: str) -> None:
-    assert path in named_paths(MAP.read_text()), f"{path} is pending but the map does not name it"
-    assert not (ROOT / path).exists(), f"{path} exists now: take it out of PENDING"
-
-
 def test_a_missing_path_is_reported(tmp_path: Path) -> None:
     (tmp_path / "utilmeta").mkdir()
     (tmp_path / "utilmeta" / "here.py").write_text("")
     text = "| x | `utilmeta/here.py` and `utilmeta/gone.py`, not `request.Query` | `pyproject.toml` |"
     assert named_paths(text) == ["utilmeta/here.py", "utilmeta/gone.py", "pyproject.toml"]
-    assert missing(text, tmp_path, set()) == ["utilmeta/gone.py", "pyproject.toml"]
+    assert missing(text, tmp_path) == ["utilmeta/gone.py", "pyproject.toml"]
     assert missing(text, tmp_path, {"utilmeta/gone.py"}) == ["pyproject.toml"]
