@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-__all__ = ["free_port", "listening", "serve_script", "wait_for_port"]
+__all__ = ["free_port", "listening", "serve_script", "wait_for_port", "wait_until"]
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -99,3 +99,24 @@ def serve_script(
                 proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def wait_until(
+    condition: Callable[[], object],
+    timeout: float,
+    what: str,
+    *,
+    interval: float = 0.02,
+    output: Callable[[], str] | None = None,
+) -> object:
+    """Poll ``condition`` until it returns something truthy (and return it); at the deadline fail
+    naming ``what``, with ``output()`` (a server's log) when given."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            shown = f"\n{output()}" if output is not None else ""
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}{shown}")
+        time.sleep(interval)

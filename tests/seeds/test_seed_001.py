@@ -43,7 +43,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from netutil import free_port, listening, wait_for_port
+from netutil import free_port, listening, wait_for_port, wait_until
 from optional import optional_import, unavailable
 from seed_blocks import Block, extract_file
 
@@ -546,21 +546,12 @@ def test_application_under_the_uwsgi_ini(tmp_path: Path) -> None:
             return None
 
     try:
-        assert poll(answer, logged) == (200, b"world"), logged()
+        assert wait_until(answer, 60, "an answer from uWSGI", output=logged) == (200, b"world"), logged()
         # the first worker can answer before the others are forked: wait for all five (workers = 5)
-        poll(lambda: logged().count("spawned uWSGI worker") >= 5, logged)
+        wait_until(lambda: logged().count("spawned uWSGI worker") >= 5, 60, "five uWSGI workers", output=logged)
         assert logged().count("spawned uWSGI worker") == 5, logged()
     finally:
         _stop_uwsgi(pidfile)
-
-
-def poll(check: Callable[[], Any], output: Callable[[], str], deadline: float = 60.0) -> Any:
-    """Call ``check`` until it returns something true; fail with ``output()`` after ``deadline`` s."""
-    end = time.monotonic() + deadline
-    while not (result := check()):
-        assert time.monotonic() < end, f"not within {deadline}s:\n{output()}"
-        time.sleep(0.05)
-    return result
 
 
 def _stop_uwsgi(pidfile: Path) -> None:
