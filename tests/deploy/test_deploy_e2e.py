@@ -35,8 +35,8 @@ from deploy_support import (
     require_executable,
     require_module,
     require_nginx,
-    wait_until,
 )
+from netutil import wait_until
 
 from utilmeta.bin.process import read_pid, stop
 from utilmeta.deploy import ServiceInfo

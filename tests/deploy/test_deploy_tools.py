@@ -24,8 +24,8 @@ from deploy_support import (
     require_executable,
     require_module,
     require_nginx,
-    wait_until,
 )
+from netutil import wait_until
 
 from utilmeta.deploy import ServiceInfo
 from utilmeta.deploy.gunicorn import GunicornConfig

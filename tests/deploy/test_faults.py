@@ -31,7 +31,7 @@ from typing import Any, cast
 
 import httpx
 import pytest
-from deploy_support import wait_until
+from netutil import wait_until
 from test_deploy_e2e import CLIENT_IP, ROWS, WORKERS, Deployment, Row, deployed
 
 #: one row per server and worker class: the fault handling is the server's, not the framework's

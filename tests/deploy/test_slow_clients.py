@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 import pytest
-from deploy_support import wait_until
+from netutil import wait_until
 from test_deploy_e2e import ROWS as E2E_ROWS
 from test_deploy_e2e import WORKERS, Deployment, Row, deployed
 
