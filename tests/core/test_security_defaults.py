@@ -131,3 +131,9 @@ def test_screen_size_and_an_asgi_request_over_the_limit() -> None:
 
     assert call(b"v" * 1000) == 200
     assert call(b"v" * 1100) == 431
+
+
+def test_screen_head_never_echoes_a_header_value() -> None:
+    error = screen_head(b"GET / HTTP/1.1\r\nAuthorization : Bearer s3cret-token", limit=1024)
+    assert isinstance(error, BadRequest)
+    assert "Authorization " in error.message and "s3cret" not in error.message

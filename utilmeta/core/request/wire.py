@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 
 from utilmeta.utils.exceptions import BadRequest, HttpError, RequestHeaderFieldsTooLarge
+from utilmeta.utils.text import shown
 
 __all__ = ["screen_head", "screen_size"]
 
@@ -36,8 +37,9 @@ def screen_head(head: bytes, limit: int) -> HttpError | None:
         return None
     char = found.group()
     if char == b"\r\n":
-        line = head[found.end() :].split(b"\r\n", 1)[0][:40]
-        return BadRequest(f"malformed header line: {line.decode('latin-1')!r}")
+        # the field name only: the value may be a credential (``Authorization : Bearer ...``)
+        name = head[found.end() :].split(b"\r\n", 1)[0].split(b":", 1)[0][:40]
+        return BadRequest(f"malformed header line starting {shown(name.decode('latin-1'))!r}")
     return BadRequest(f"the request's header block has {_WHAT.get(char[0], 'a control character')}")
 
 
