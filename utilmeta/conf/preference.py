@@ -118,6 +118,11 @@ class Preference(Config):
         """The ``Preference`` of the current service, or the defaults when it uses none."""
         return current_config(cls) or _DEFAULT
 
+    @staticmethod
+    def get_default() -> Preference:
+        """The defaults (one shared instance)."""
+        return _DEFAULT
+
     def is_trusted_proxy(self, address: str) -> bool:
         """Whether a peer address is one whose ``X-Forwarded-*`` headers may be believed."""
         if self._proxy_networks is None:

@@ -217,13 +217,6 @@ def _page(title: str, ui: str, spec_url: str, assets_url: str, assets: UIAssets 
     )
 
 
-def _deny_framing(service: UtilMeta) -> bool:
-    from utilmeta.conf import Preference
-
-    pref = service.get_config(Preference)
-    return pref is None or pref.docs_deny_framing
-
-
 def _docs_api(service: UtilMeta, config: Docs) -> type[API]:
     cache = _Cache(service)
     root = service.route
@@ -249,7 +242,7 @@ def _docs_api(service: UtilMeta, config: Docs) -> type[API]:
     page_bytes = page.encode()
     init_js = _INIT_JS.encode()
     page_headers = {"Content-Security-Policy": CSP, "Cache-Control": "no-cache"}
-    if _deny_framing(service):  # no clickjacking through another site's frame
+    if service.preference.docs_deny_framing:  # no clickjacking through another site's frame
         page_headers["Content-Security-Policy"] = f"{CSP}; frame-ancestors 'none'"
         page_headers["X-Frame-Options"] = "DENY"
 

@@ -180,6 +180,13 @@ class UtilMeta:
         config.hook(self)
         return self
 
+    @property
+    def preference(self) -> Any:
+        """The service's ``Preference``, or the defaults when it uses none."""
+        from utilmeta.conf import Preference
+
+        return self.get_config(Preference) or Preference.get_default()
+
     def get_config(self, kind: type[C]) -> C | None:
         found = self.configs.get(kind)
         if found is None:
@@ -263,14 +270,14 @@ class UtilMeta:
         return self._router
 
     def _build_router(self) -> Any:
-        from utilmeta.conf import Preference, Time
+        from utilmeta.conf import Time
         from utilmeta.core.api.handler import BuildContext
         from utilmeta.core.api.router import TrustedProxies, make_router
         from utilmeta.core.request.parser import Limits
         from utilmeta.core.response.encoding import json_encoder
 
         self.setup()
-        pref = self.get_config(Preference) or Preference()
+        pref = self.preference
         time_config = self.get_config(Time)
         ctx = BuildContext(
             limits=Limits(

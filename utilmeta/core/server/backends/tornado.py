@@ -364,11 +364,9 @@ def _mount_rules(mounts: Iterable[tuple[Any, str]]) -> list[Rule]:
     return rules
 
 
-def _server_tokens(service: Any) -> bool:
-    from utilmeta.conf import Preference
-
-    pref = service.get_config(Preference)
-    return bool(pref and pref.server_tokens)
+def _server_header(tokens: bool) -> str:
+    # Tornado's own Server header; its version only when Preference(server_tokens=True)
+    return f"TornadoServer/{tornado.version}" if tokens else "TornadoServer"
 
 
 def _no_access_log(handler: RequestHandler) -> None:
@@ -407,7 +405,9 @@ class TornadoServerAdaptor(ServerAdaptor):
                     "router": router,
                     "state": self._state,
                     "limit": self.max_body_size,
-                    "server": f"TornadoServer/{tornado.version}" if _server_tokens(self.service) else "TornadoServer",
+                    "server": f"TornadoServer/{tornado.version}"
+                    if self.service.preference.server_tokens
+                    else "TornadoServer",
                 },
             )
         )
