@@ -18,7 +18,7 @@ from utilmeta.deploy import ServiceInfo
 from utilmeta.deploy.nginx import NginxConfig
 from utilmeta.ops import Docs
 from utilmeta.testing import TestClient
-from utilmeta.utils.exceptions import BadRequest, RequestHeaderFieldsTooLarge
+from utilmeta.utils.exceptions import BadRequest, RequestHeaderFieldsTooLarge, SetupError
 
 
 class RootAPI(api.API):
@@ -137,3 +137,10 @@ def test_screen_head_never_echoes_a_header_value() -> None:
     error = screen_head(b"GET / HTTP/1.1\r\nAuthorization : Bearer s3cret-token", limit=1024)
     assert isinstance(error, BadRequest)
     assert "Authorization " in error.message and "s3cret" not in error.message
+
+
+def test_max_header_size_is_refused_where_it_would_do_nothing() -> None:
+    service = UtilMeta(__name__, backend="wsgi", api=RootAPI)
+    service.use(Preference(max_header_size=1024))
+    with pytest.raises(SetupError, match=r"max_header_size=1024\) has no effect on the wsgi backend"):
+        service.application()

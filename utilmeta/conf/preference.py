@@ -46,8 +46,9 @@ class Preference(Config):
       are believed; default the loopback addresses, as Gunicorn and Uvicorn do;
     - ``allowed_hosts``: None accepts any ``Host``; else names, ``.example.com`` for the domain and
       its subdomains, ``*`` for any (checked by :meth:`is_allowed_host`);
-    - ``max_header_size`` (64 KiB): a request whose header block is larger gets a 431, where the
-      server hands the block over unchecked (Sanic);
+    - ``max_header_size`` (64 KiB): a request whose header block is larger gets a 431 (checked by the
+      core on ASGI servers and Sanic, given to Tornado's server); a WSGI server parses headers
+      itself, so another value on a WSGI backend is refused at setup;
     - ``content_type_nosniff`` (True): ``X-Content-Type-Options: nosniff`` on every response;
     - ``docs_deny_framing`` (True): the docs page may not be framed by another site
       (``X-Frame-Options: DENY`` and ``Content-Security-Policy: frame-ancestors 'none'``);

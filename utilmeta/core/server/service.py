@@ -278,6 +278,16 @@ class UtilMeta:
 
         self.setup()
         pref = self.preference
+        if (
+            pref.max_header_size != pref.get_default().max_header_size
+            and self.adaptor.info.serving(self.asynchronous).interface == "wsgi"
+        ):
+            # a WSGI server parses the header block itself and hands over no size to check
+            raise SetupError(
+                f"Preference(max_header_size={pref.max_header_size}) has no effect on the {self.backend_name} "
+                "backend (WSGI): limit headers in its server instead (Gunicorn: limit_request_field_size and "
+                "limit_request_fields; uWSGI: buffer-size)"
+            )
         time_config = self.get_config(Time)
         ctx = BuildContext(
             limits=Limits(
