@@ -15,6 +15,7 @@ from utilmeta.conf._lookup import current_service, set_current_service
 from utilmeta.conf.base import Config
 from utilmeta.core.server.backends import ServerAdaptor, resolve
 from utilmeta.utils.exceptions import SetupError
+from utilmeta.utils.text import closest, did_you_mean
 
 __all__ = ["UtilMeta", "get_service"]
 
@@ -40,11 +41,32 @@ def _clear_service() -> None:
     set_current_service(None)
 
 
-def _same_origin(a: UtilMeta, b: UtilMeta) -> bool:
+def _same_module(a: UtilMeta, b: UtilMeta) -> bool:
     # `python server.py` creates the service in __main__; importing `server` later re-creates it
     if a.module_name == b.module_name:
         return True
     return bool(a.module_file and a.module_file == b.module_file)
+
+
+def _is_recreation(current: UtilMeta, new: UtilMeta) -> bool:
+    """Whether ``new`` re-creates ``current`` by running its module's code again (a reload, or
+    ``python server.py`` then ``import server``): the same module, compiled anew. The same code
+    object means a second ``UtilMeta(...)`` of one run of the module (or of one function)."""
+    return _same_module(current, new) and current._created_by[0] is not new._created_by[0]
+
+
+def _creator(module_name: str) -> tuple[Any, int]:
+    """The code object and line of the ``UtilMeta(...)`` call: the nearest frame running in
+    ``module_name``, else the nearest one outside this file."""
+    frame = sys._getframe(2)
+    outside = None
+    while frame is not None:
+        if frame.f_globals.get("__name__") == module_name:
+            return frame.f_code, frame.f_lineno
+        if outside is None and frame.f_code.co_filename != __file__:
+            outside = frame
+        frame = frame.f_back
+    return (outside.f_code, outside.f_lineno) if outside is not None else (None, 0)
 
 
 def _module_file(module_name: str) -> str | None:
@@ -132,13 +154,16 @@ class UtilMeta:
         self._started_pid = 0
         self._stopped_pid = 0
         self.adaptor: ServerAdaptor = adaptor_cls(self, app)
+        #: the code object (kept alive, so its id is never reused) and line that created the service
+        self._created_by = _creator(self.module_name)
         with _lock:
             current = get_service()
-            if current is not None and not _same_origin(current, self):
+            if current is not None and not _is_recreation(current, self):
+                line = current._created_by[1]
                 raise SetupError(
-                    f"a UtilMeta service ({current.name!r}, created in {current.module_name}) already exists "
-                    f"in this process; only one service can be created per process "
-                    f"(import it with `from utilmeta import service`)"
+                    f"a UtilMeta service ({current.name!r}, created in {current.module_name}"
+                    f"{f' at line {line}' if line else ''}) already exists in this process; only one service "
+                    f"can be created per process (import it with `from utilmeta import service`)"
                 )
             set_current_service(self)
 
@@ -227,11 +252,30 @@ class UtilMeta:
         try:
             module = importlib.import_module(module_name)
         except ImportError as e:
-            raise SetupError(f"api={ref!r}: cannot import {module_name!r}: {e}") from e
+            hint = self._module_hint(e.name) if isinstance(e, ModuleNotFoundError) and e.name else ""
+            raise SetupError(f"api={ref!r}: cannot import {module_name!r}: {e}{hint}") from e
         try:
             return getattr(module, attr)
         except AttributeError:
-            raise SetupError(f"api={ref!r}: module {module_name!r} has no attribute {attr!r}") from None
+            hint = did_you_mean(attr, [n for n in vars(module) if not n.startswith("_")])
+            raise SetupError(f"api={ref!r}: module {module_name!r} has no attribute {attr!r}{hint}") from None
+
+    def _module_hint(self, missing: str) -> str:
+        """A "did you mean" for a module that is not found: its siblings in the parent package,
+        or for a top-level name the modules beside the service's file."""
+        import pkgutil
+
+        parent, _, leaf = missing.rpartition(".")
+        if parent:
+            package = sys.modules.get(parent)
+            where = list(getattr(package, "__path__", []))
+        else:
+            where = [os.path.dirname(self.module_file)] if self.module_file else []
+        if not where:
+            return ""
+        siblings = [m.name for m in pkgutil.iter_modules(where)]
+        match = closest(leaf, siblings)
+        return f" (did you mean {'.'.join(filter(None, (parent, match)))!r}?)" if match else ""
 
     def mount(self, target: Any, route: str) -> None:
         """Mount an API class (or, on backends that support it, a foreign WSGI/ASGI app) at ``route``."""
