@@ -197,7 +197,6 @@ def test_the_probe_sees_observer_code_when_something_observes() -> None:
 
 def test_every_service_observes_the_access_line_once(restore_logging: None) -> None:
     assert make_service("wsgi").observers == [ACCESS_LOG]
-    _clear_service()
     service = make_service("wsgi")
     service.use(Logging(access_log=True))
     assert service.observers == [ACCESS_LOG]

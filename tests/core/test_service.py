@@ -92,6 +92,16 @@ def test_two_services_in_one_module_are_refused(tmp_path: Path):
     assert "only one service can be created per process" in done.stderr
 
 
+def test_a_factory_called_again_re_creates_its_service_but_a_second_call_is_refused():
+    def build(name: str) -> UtilMeta:
+        return UtilMeta(__name__, backend="wsgi", name=name)
+
+    first = build("demo")
+    assert build("demo") is not first  # the same declaration made again replaces the service
+    with pytest.raises(SetupError, match=r"\('demo', created in .* at line \d+\) already exists"):
+        UtilMeta(__name__, backend="wsgi", name="other")
+
+
 def test_a_module_run_again_re_creates_its_service(tmp_path: Path):
     # `python server.py` then `import server` (and a reload of it) run the same UtilMeta(...) again:
     # the new service replaces the old one
@@ -323,7 +333,9 @@ def test_a_misspelt_backend_names_the_closest_one(tmp_path: Path):
     ],
 )
 def test_a_misspelt_api_reference_names_the_closest_one(tmp_path: Path, ref: str, hint: str):
-    api_code = "from utilmeta.core import api\nclass RootAPI(api.API):\n    @api.get\n    def hello(self): return 'hi'\n"
+    api_code = (
+        "from utilmeta.core import api\nclass RootAPI(api.API):\n    @api.get\n    def hello(self): return 'hi'\n"
+    )
     (tmp_path / "api.py").write_text(api_code)
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "__init__.py").write_text("")
@@ -335,3 +347,18 @@ def test_a_misspelt_api_reference_names_the_closest_one(tmp_path: Path, ref: str
     )
     assert done.returncode == 1
     assert f"SetupError: api={ref!r}: " in done.stderr and hint in done.stderr, done.stderr
+
+
+def test_run_on_an_address_not_of_this_machine_is_one_line(tmp_path: Path):
+    # 192.0.2.1 is reserved for documentation: no machine has it
+    done = _python(
+        tmp_path,
+        "from utilmeta import UtilMeta\n"
+        "service = UtilMeta(__name__, backend='wsgi', host='192.0.2.1', port=8000)\n"
+        "service.run()\n",
+    )
+    assert done.returncode == 1
+    assert done.stderr == (
+        "utilmeta: error: cannot listen on 192.0.2.1:8000: Cannot assign requested address; "
+        "choose another with UtilMeta(host=..., port=...) or service.run(host=..., port=...)\n"
+    )

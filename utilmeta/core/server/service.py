@@ -14,6 +14,7 @@ from utilmeta.conf._access import ACCESS_LOG
 from utilmeta.conf._lookup import current_service, set_current_service
 from utilmeta.conf.base import Config
 from utilmeta.core.server.backends import ServerAdaptor, resolve
+from utilmeta.core.server.listen import listen_problem
 from utilmeta.utils.exceptions import SetupError
 from utilmeta.utils.text import closest, did_you_mean
 
@@ -49,10 +50,19 @@ def _same_module(a: UtilMeta, b: UtilMeta) -> bool:
 
 
 def _is_recreation(current: UtilMeta, new: UtilMeta) -> bool:
-    """Whether ``new`` re-creates ``current`` by running its module's code again (a reload, or
-    ``python server.py`` then ``import server``): the same module, compiled anew. The same code
-    object means a second ``UtilMeta(...)`` of one run of the module (or of one function)."""
-    return _same_module(current, new) and current._created_by[0] is not new._created_by[0]
+    """Whether ``new`` is ``current``'s declaration made again: the same call run again (a
+    factory function called twice), or the same code compiled anew (a reload, ``python server.py``
+    then ``import server``). Another ``UtilMeta(...)`` call of the module is a second service."""
+    if not _same_module(current, new):
+        return False
+    (code, line), (new_code, new_line) = current._created_by, new._created_by
+    if code is new_code:
+        return line == new_line
+    return _qualname(code) == _qualname(new_code)
+
+
+def _qualname(code: Any) -> str:
+    return str(getattr(code, "co_qualname", getattr(code, "co_name", "")))  # co_qualname: Python 3.11+
 
 
 def _creator(module_name: str) -> tuple[Any, int]:
@@ -380,7 +390,14 @@ class UtilMeta:
         return self.adaptor.application()
 
     def run(self, **kwargs: Any) -> None:
-        """Serve in the foreground with the backend's own runner (development)."""
+        """Serve in the foreground with the backend's own runner (development). An address it
+        cannot listen on (a port in use) ends the process with one line naming it, before the
+        startup hooks run."""
+        address = self.adaptor.listen_address(kwargs)
+        if address is not None:
+            problem = listen_problem(*address, "with UtilMeta(host=..., port=...) or service.run(host=..., port=...)")
+            if problem is not None:
+                raise SystemExit(f"utilmeta: error: {problem}")
         self.application()
         self.adaptor.run(**kwargs)
 

@@ -168,6 +168,17 @@ class ServerAdaptor:
         """Serve in the foreground with the framework's own runner; ``kwargs`` go to it."""
         raise NotImplementedError
 
+    #: ``run()`` options that hand the server a socket (or share its port): no address to check
+    _GIVEN_SOCKET = ("sock", "fd", "uds", "unix", "reuse_port")
+
+    def listen_address(self, options: dict[str, Any]) -> tuple[str, int] | None:
+        """Where ``run(**options)`` will listen, for ``service.run()`` to check before anything
+        starts; None when there is nothing to check (the server is handed its socket)."""
+        if any(options.get(k) for k in self._GIVEN_SOCKET):
+            return None
+        port = options.get("port", self.service.port)
+        return (str(options.get("host", self.service.host)), port) if isinstance(port, int) else None
+
     # -- shared by the adaptors --------------------------------------------------------------------
 
     @property
