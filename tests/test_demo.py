@@ -55,3 +55,33 @@ def test_demo_serves_its_apis(demo):
     proc.terminate()
     out = proc.communicate(timeout=10)[0]
     assert f"at {base}/api" in out.splitlines()[0]
+
+
+def test_the_url_the_banner_shows_answers_with_the_way_to_the_docs():
+    # scripts/demo in development: the first URL the user sees is the banner's
+    port = free_port()
+    env = {**os.environ, "DEMO_PORT": str(port)}
+    env.pop("DEMO_PRODUCTION", None)
+    proc = subprocess.Popen(
+        [sys.executable, "server.py"], cwd=DEMO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        wait_for_port(port, proc)
+        assert proc.stdout is not None
+        banner = proc.stdout.readline().strip()
+        url = banner.rpartition(" at ")[2]
+        assert url == f"http://127.0.0.1:{port}/api", banner
+        with httpx.Client() as c:
+            index = c.get(url)
+            assert index.status_code == 200, index.text
+            links = index.json()
+            assert (links["name"], links["version"]) == ("demo", "0.1.0")
+            assert ("GET", "/api/todos") in {(r["method"], r["path"]) for r in links["routes"]}
+            origin = url.removesuffix("/api")
+            assert c.get(origin + links["docs"]).headers["content-type"].startswith("text/html")
+            assert c.get(origin + links["openapi"]).json()["info"]["title"] == "demo"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()

@@ -9,18 +9,31 @@ __version__ = "0.1.0"
 __all__ = ["UtilMeta", "service", "__version__"]
 
 
-def _docs_mounts(service: UtilMeta) -> list[Any]:
+def _ops_off(service: UtilMeta) -> bool:
     # the package wires ops into the service (the core never imports ops). In production the
-    # docs are off unless a Docs config turns them on, and a Docs config means its module is
-    # loaded: otherwise a production service never imports it
-    if service.production and "utilmeta.ops.docs" not in sys.modules:
+    # docs and the index are off unless a Docs config turns them on, and a Docs config means its
+    # module is loaded: otherwise a production service never imports them
+    return service.production and "utilmeta.ops.docs" not in sys.modules
+
+
+def _docs_mounts(service: UtilMeta) -> list[Any]:
+    if _ops_off(service):
         return []
     from utilmeta.ops.docs import docs_mounts
 
     return docs_mounts(service)
 
 
+def _index_mounts(service: UtilMeta) -> list[Any]:
+    if _ops_off(service):
+        return []
+    from utilmeta.ops.index import index_mounts
+
+    return index_mounts(service)
+
+
 SIDE_MOUNTS["docs"] = _docs_mounts
+SIDE_MOUNTS["index"] = _index_mounts
 
 
 def __getattr__(name: str) -> Any:

@@ -72,6 +72,9 @@ CASES: dict[str, tuple[str, str, dict[str, Any]]] = {
     "options": ("OPTIONS", "/api/echo", {}),
     "method-not-allowed": ("POST", "/api/hello", {}),
     "not-found": ("GET", "/api/nope/deeper", {}),
+    "index": ("GET", "/api", {}),
+    "index-slash": ("GET", "/api/", {}),
+    "outside-root-route": ("GET", "/", {}),
     "template": ("GET", "/api/wrapped/items", {}),
     "template-error": ("GET", "/api/wrapped/denied", {}),
     "server-error": ("GET", "/api/crash", {}),
@@ -141,6 +144,28 @@ def _client(
     _clear_service()
 
 
+def test_the_root_route_answers_the_services_index(references: dict[str, TestClient]) -> None:
+    # what the banner and the README point at (http://127.0.0.1:8000/api) tells where to go next;
+    # the conformance cases then hold every backend to these very bytes
+    for style, reference_client in references.items():
+        answer = reference_client.get("/api")
+        assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
+        index = answer.json()
+        assert {k: index[k] for k in ("name", "version", "docs", "openapi")} == {
+            "name": "conformance",
+            "version": "1.0.0",
+            "docs": "/api/docs",
+            "openapi": "/api/openapi.json",
+        }
+        routes = {(r["method"], r["path"]) for r in index["routes"]}
+        assert ("GET", "/api/hello") in routes and ("POST", "/api/users") in routes, style
+        assert not any(path.startswith(("/api/docs", "/api/openapi")) or path == "/api" for _, path in routes)
+        for link in (index["docs"], index["openapi"]):
+            assert reference_client.get(link).status_code in (200, 503), link  # 503: no UI package to serve
+        outside = reference_client.get("/").json()
+        assert (outside["status"], outside["detail"]) == (404, "no API at /; the API is at /api")
+
+
 @pytest.fixture(scope="module")
 def client(backend: Cell, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
     with _client(backend, tmp_path_factory) as c:
@@ -170,6 +195,8 @@ STRICT_PRODUCTION_CASES = (
     "text",
     "no-prefix",
     "not-found",
+    "index",
+    "outside-root-route",
     "server-error",
     "not-implemented",
     "json-malformed",
@@ -201,8 +228,8 @@ def test_strict_root_route_and_production_errors(backend, strict_production, str
     got = strict_production.send(method, url, **sent)
     want = _reference_answer(strict_references[backend.style], method, url, sent)
     compare(case, got, want)
-    if case == "no-prefix":
-        assert got.status == 404, "strict_root_route: /hello must not reach /api/hello"
+    if case in ("no-prefix", "index"):  # the index follows the docs: off in production
+        assert got.status == 404, f"strict_root_route and production: {url} must be a 404"
     if case == "server-error":
         assert got.status == 500
         assert b"internal detail" not in got.body and b"Traceback" not in got.body

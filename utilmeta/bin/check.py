@@ -23,6 +23,7 @@ from utilmeta.bin.base import Command, CommandError, echo
 from utilmeta.bin.project import Project
 from utilmeta.deploy import serving_of
 from utilmeta.deploy.exposure import exposures, front_of, read_config
+from utilmeta.utils.text import counted
 
 __all__ = ["CheckCommand", "Finding", "deploy_findings", "exposure_findings"]
 
@@ -231,13 +232,17 @@ class CheckCommand(Command):
                             f"application ({type(app).__name__}): point it at `app = service.application()`",
                         )
                     )
-        routes = service.router.routes()
+        router = service.router
+        routes = [handler for _, _, handler in router.routes() if handler not in router.served_by]
         if not routes:
             findings.append(Finding("warning", "the service has no API endpoints (is `api=` given to UtilMeta?)"))
         if args.deploy:
             findings += deploy_findings(service, project.root, args.behind_proxy)
         mode = "async" if service.asynchronous else "sync"
-        echo(f"{service.name}: {service.backend_name} ({mode}), {len(routes)} endpoints at {service.base_url}")
+        served = sorted(set(router.served_by.values()))
+        besides = f" (besides utilmeta's {' and '.join(served)})" if served else ""
+        endpoints = counted(len(routes), "endpoint")
+        echo(f"{service.name}: {service.backend_name} ({mode}), {endpoints}{besides} at {service.base_url}")
         for finding in findings:
             echo(str(finding))
         errors = sum(f.level == "error" for f in findings)

@@ -1,11 +1,11 @@
-"""Showing text in a message: a client's text (a path, a header value) in a log line, and the
-closest valid choice to a mistyped name."""
+"""Showing text in a message: a client's text (a path, a header value) in a log line, the
+closest valid choice to a mistyped name, a count with its noun."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["closest", "did_you_mean", "shown"]
+__all__ = ["closest", "counted", "did_you_mean", "shown"]
 
 
 def shown(text: str, limit: int = 200) -> str:
@@ -34,3 +34,8 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """``" (did you mean 'x'?)"`` for the closest choice, or ``""`` when none is close."""
     match = closest(word, choices)
     return f" (did you mean {match!r}?)" if match is not None else ""
+
+
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """``'1 endpoint'``, ``'3 endpoints'`` (``plural``: when adding an s is wrong)."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"

@@ -113,9 +113,13 @@ class Router:
     ):
         self.root = root
         self.mounts = list(mounts)
-        #: APIs served beside the root API (the docs): under the root route only, and without the
-        #: root API's hooks, plugins and response template
+        #: APIs served beside the root API (the docs, the index), each named by its ``attr``: under
+        #: the root route only, without the root API's hooks, plugins and response template, and
+        #: only at paths the user's APIs leave free (the user's endpoint wins)
         self.side_mounts = list(side_mounts)
+        #: the side mounts' handlers → the name of the feature serving them (``'docs'``), so that
+        #: listings tell them from the user's endpoints
+        self.served_by: dict[Handler, str] = {}
         self.prefix = join_route(prefix) if prefix.strip("/") else ""
         self.strict = strict_root_route
         self.ctx = ctx
@@ -142,11 +146,19 @@ class Router:
     def _build(self) -> None:
         entries: dict[str, RouteEntry] = {}
         order: list[str] = []
-        walked = [(False, item) for item in self._walk(self.root, "", [], self.mounts)]
-        walked += [(True, item) for sub in self.side_mounts for item in self._walk(sub.api, sub.route, [])]
-        for prefixed_only, (template, endpoint, levels) in walked:
+        walked: list[tuple[str | None, tuple[str, Any, list[Level]]]]
+        walked = [(None, item) for item in self._walk(self.root, "", [], self.mounts)]
+        taken = {_VAR.sub("{}", template) for _, (template, _, _) in walked}
+        for sub in self.side_mounts:
+            walked += [
+                (sub.attr, item) for item in self._walk(sub.api, sub.route, []) if _VAR.sub("{}", item[0]) not in taken
+            ]
+        for feature, (template, endpoint, levels) in walked:
+            prefixed_only = feature is not None
             handler = Handler(endpoint, levels, template, self.ctx)
             self.handlers.append(handler)
+            if feature is not None:
+                self.served_by[handler] = feature
             key = _VAR.sub("{}", template)
             entry = entries.get(key)
             if entry is None:
@@ -216,6 +228,10 @@ class Router:
                 return entry, m.groupdict()
         return None
 
+    def _outside(self, path: str) -> str:
+        """For a path outside the root route, where the API is (a user who typed ``/``)."""
+        return f"; the API is at {self.prefix}" if not self._under_prefix(path) else ""
+
     def _under_prefix(self, path: str) -> bool:
         prefix = self.prefix
         return not prefix or path == prefix or path.startswith(prefix + "/")
@@ -239,7 +255,7 @@ class Router:
         if found is None:
             found = self.match(request.path)
         if found is None:
-            return self.error(request, NotFound(f"no API at {shown(request.path)}"))
+            return self.error(request, NotFound(f"no API at {shown(request.path)}{self._outside(request.path)}"))
         entry, params = found
         request.path_params = params
         request.route = entry.template

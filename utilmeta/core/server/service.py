@@ -8,6 +8,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable
+from types import FrameType
 from typing import Any, TypeVar
 
 from utilmeta.conf._access import ACCESS_LOG
@@ -68,7 +69,7 @@ def _qualname(code: Any) -> str:
 def _creator(module_name: str) -> tuple[Any, int]:
     """The code object and line of the ``UtilMeta(...)`` call: the nearest frame running in
     ``module_name``, else the nearest one outside this file."""
-    frame = sys._getframe(2)
+    frame: FrameType | None = sys._getframe(2)
     outside = None
     while frame is not None:
         if frame.f_globals.get("__name__") == module_name:
