@@ -71,6 +71,7 @@ def test_the_url_the_banner_shows_answers_with_the_way_to_the_docs():
         banner = proc.stdout.readline().strip()
         url = banner.rpartition(" at ")[2]
         assert url == f"http://127.0.0.1:{port}/api", banner
+        assert proc.stdout.readline().rstrip() == f"  API docs: {url}/docs"  # the banner's second line
         with httpx.Client() as c:
             index = c.get(url)
             assert index.status_code == 200, index.text

@@ -3,7 +3,7 @@
 import sys
 from typing import Any
 
-from utilmeta.core.server.service import SIDE_MOUNTS, UtilMeta
+from utilmeta.core.server.service import BANNER_LINKS, SIDE_MOUNTS, UtilMeta
 
 __version__ = "0.1.0"
 __all__ = ["UtilMeta", "service", "__version__"]
@@ -32,8 +32,17 @@ def _index_mounts(service: UtilMeta) -> list[Any]:
     return index_mounts(service)
 
 
+def _docs_link(service: UtilMeta) -> str | None:
+    if _ops_off(service):
+        return None
+    from utilmeta.ops.docs import docs_page_path
+
+    return docs_page_path(service)
+
+
 SIDE_MOUNTS["docs"] = _docs_mounts
 SIDE_MOUNTS["index"] = _index_mounts
+BANNER_LINKS["API docs"] = _docs_link
 
 
 def __getattr__(name: str) -> Any:

@@ -88,6 +88,7 @@ def test_run_honours_host_port_production_and_hooks(backend: Cell, tmp_path: Pat
     assert len(banners) == 1, output
     assert banners[0].startswith(f"UtilMeta service 'conformance' 1.0.0 on {backend.name} ")
     assert banners[0].endswith(f"({mode}) at http://{HOST}:{port}/api"), banners[0]
+    assert "API docs:" not in output  # in production the docs are off: the banner names none
 
 
 def test_run_on_a_port_in_use_is_one_line_before_the_hooks(backend: Cell, tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 # html, json, pathlib and importlib.util are imported where the page is built: a service with
 # the docs off (production) never loads them
 
-__all__ = ["Docs", "docs_mounts", "find_assets", "UIAssets"]
+__all__ = ["Docs", "docs_mounts", "docs_page_path", "find_assets", "UIAssets"]
 
 logger = logging.getLogger("utilmeta")
 
@@ -280,3 +280,15 @@ def docs_mounts(service: UtilMeta) -> list[SubAPI]:
     if not config.is_enabled(service):
         return []
     return [SubAPI("docs", "", _docs_api(service, config), RouteInfo("", private=True))]
+
+
+def docs_page_path(service: UtilMeta) -> str | None:
+    """Where the docs page is (``'/api/docs'``), for the start banner; None when it is not served."""
+    config = service.get_config(Docs) or Docs()
+    if not config.is_enabled(service) or config.docs_path is None:
+        return None
+    path = f"{service.route}/{config.docs_path}"
+    router = service.router
+    found = router.match(path)
+    page = found[0].methods.get("GET") if found is not None else None
+    return path if page is not None and router.served_by.get(page) == "docs" else None  # not a user's own

@@ -29,6 +29,9 @@ _lock = threading.Lock()
 #: name -> (service) -> extra APIs served beside the root API, under the root route. The
 #: ``utilmeta`` package adds ``'docs'`` (from ``ops``), so this layer never imports ``ops``
 SIDE_MOUNTS: dict[str, Callable[[UtilMeta], list[Any]]] = {}
+#: label -> (service) -> a path under the origin to show below the start banner, or None. The
+#: package adds ``'API docs'`` (from ``ops``), so the banner says where the docs page is
+BANNER_LINKS: dict[str, Callable[[UtilMeta], str | None]] = {}
 
 
 def get_service() -> UtilMeta | None:
@@ -403,10 +406,17 @@ class UtilMeta:
         self.adaptor.run(**kwargs)
 
     def banner(self) -> str:
+        """The start-up lines: service, version, framework, mode and base URL; then the links
+        below it (the docs page)."""
         mode = "async" if self.asynchronous else "sync"
         version = f" {self.version}" if self.version else ""
         framework = f"{self.backend_name} {self.adaptor.version}".strip()
-        return f"UtilMeta service {self.name!r}{version} on {framework} ({mode}) at {self.base_url}"
+        lines = [f"UtilMeta service {self.name!r}{version} on {framework} ({mode}) at {self.base_url}"]
+        for label, link in BANNER_LINKS.items():
+            path = link(self)
+            if path is not None:
+                lines.append(f"  {label}: {self.origin}{path}")
+        return "\n".join(lines)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
