@@ -17,7 +17,7 @@ from utilmeta.conf.base import Config
 from utilmeta.core.server.backends import ServerAdaptor, resolve
 from utilmeta.core.server.listen import listen_problem
 from utilmeta.utils.exceptions import SetupError
-from utilmeta.utils.text import closest, did_you_mean
+from utilmeta.utils.text import did_you_mean
 
 __all__ = ["UtilMeta", "get_service"]
 
@@ -26,8 +26,9 @@ Obs = TypeVar("Obs")
 C = TypeVar("C", bound=Config)
 
 _lock = threading.Lock()
-#: name -> (service) -> extra APIs served beside the root API, under the root route. The
-#: ``utilmeta`` package adds ``'docs'`` (from ``ops``), so this layer never imports ``ops``
+#: name -> (service) -> extra APIs served beside the root API, under the root route, where the
+#: user's APIs leave the path free. The ``utilmeta`` package adds ``'docs'`` and ``'index'`` (from
+#: ``ops``), so this layer never imports ``ops``
 SIDE_MOUNTS: dict[str, Callable[[UtilMeta], list[Any]]] = {}
 #: label -> (service) -> a path under the origin to show below the start banner, or None. The
 #: package adds ``'API docs'`` (from ``ops``), so the banner says where the docs page is
@@ -279,17 +280,14 @@ class UtilMeta:
         or for a top-level name the modules beside the service's file."""
         import pkgutil
 
-        parent, _, leaf = missing.rpartition(".")
+        parent = missing.rpartition(".")[0]
         if parent:
             package = sys.modules.get(parent)
             where = list(getattr(package, "__path__", []))
         else:
             where = [os.path.dirname(self.module_file)] if self.module_file else []
-        if not where:
-            return ""
-        siblings = [m.name for m in pkgutil.iter_modules(where)]
-        match = closest(leaf, siblings)
-        return f" (did you mean {'.'.join(filter(None, (parent, match)))!r}?)" if match else ""
+        siblings = [".".join(filter(None, (parent, m.name))) for m in pkgutil.iter_modules(where)]
+        return did_you_mean(missing, siblings)
 
     def mount(self, target: Any, route: str) -> None:
         """Mount an API class (or, on backends that support it, a foreign WSGI/ASGI app) at ``route``."""
