@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -86,3 +87,21 @@ def test_the_url_the_banner_shows_answers_with_the_way_to_the_docs():
         proc.wait(timeout=10)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_scripts_demo_on_a_port_in_use_is_one_line():
+    # the README's first command, while another program holds the port
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {**os.environ, "DEMO_PORT": str(port)}
+        done = subprocess.run(
+            [str(DEMO.parent.parent / "scripts" / "demo")], env=env, capture_output=True, text=True, timeout=60
+        )
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"utilmeta: error: 127.0.0.1:{port} is in use by another program: stop it, or choose another "
+        "with UtilMeta(host=..., port=...) or service.run(host=..., port=...)\n"
+    )
+    assert "UtilMeta service" not in done.stdout
