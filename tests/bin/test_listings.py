@@ -46,7 +46,7 @@ def test_routes_lists_the_users_endpoints_then_utilmetas_apart(project: Path) ->
         ["GET", "/api/openapi.json", "docs"],
     ]
     listed = json.loads(meta("routes", "--json", cwd=project).stdout)
-    assert [(r["path"], r.get("endpoint"), r.get("feature")) for r in listed][:2] == [
+    assert [(r["path"], r["endpoint"], r["feature"]) for r in listed][:2] == [
         ("/api/hello", "RootAPI.hello", None),
         ("/api", None, "index"),
     ]

@@ -38,8 +38,9 @@ class RoutesCommand(Command):
         own.sort(key=lambda row: (row[1], row[0]))
         served.sort(key=lambda row: (row[1], row[0]))
         if args.json:
-            rows = [dict(zip(("method", "path", "endpoint", "summary"), row, strict=True)) for row in own]
-            rows += [dict(zip(("method", "path", "feature", "summary"), row, strict=True)) for row in served]
+            # one shape for every row: ``endpoint`` for the user's, ``feature`` for utilmeta's own
+            rows = [{"method": m, "path": p, "endpoint": e, "feature": None, "summary": s} for m, p, e, s in own]
+            rows += [{"method": m, "path": p, "endpoint": None, "feature": f, "summary": s} for m, p, f, s in served]
             echo(json.dumps(rows, indent=2))
             return 0
         echo(table(("METHOD", "PATH", "ENDPOINT", "SUMMARY"), own) if own else f"{service.name} has no endpoints")
