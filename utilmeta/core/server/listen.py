@@ -43,8 +43,6 @@ def listen_problem(host: str, port: int, choose: str) -> str | None:
     in_use = f"{where} is in use by another program: stop it, or choose another {choose}"
     if port == 0:
         return None  # the system picks a free one
-    if accepts(host, port):
-        return in_use
     try:
         infos = socket.getaddrinfo(host.strip("[]") or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as e:
@@ -58,4 +56,6 @@ def listen_problem(host: str, port: int, choose: str) -> str | None:
             if e.errno == errno.EADDRINUSE:
                 return in_use
             return f"cannot listen on {where}: {e.strerror}; choose another {choose}"
-    return None
+    # where a system lets the bind above share a port (SO_REUSEADDR beside a wildcard listener on
+    # some BSDs), a listener still answers
+    return in_use if accepts(host, port) else None
