@@ -227,7 +227,7 @@ class CheckCommand(Command):
                     findings.append(
                         Finding(
                             "error",
-                            f"app = {project.app_ref} in meta.ini is a {type(named).__name__}, not the service's "
+                            f"{project.origin('app', project.app_ref)} is a {type(named).__name__}, not the service's "
                             f"application ({type(app).__name__}): point it at `app = service.application()`",
                         )
                     )
