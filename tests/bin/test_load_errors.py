@@ -6,34 +6,23 @@ as a user would, then breaks it the way a user does.
 
 from __future__ import annotations
 
-import os
+import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-
-def meta(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "utilmeta", *argv], cwd=cwd, capture_output=True, text=True, timeout=60, env=os.environ
-    )
+from scaffolded import meta, setup_project
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One scaffolded project; each test works on a copy."""
-    parent = tmp_path_factory.mktemp("scaffold")
-    created = meta("setup", "myapp", "--backend", "flask", cwd=parent)
-    assert created.returncode == 0, created.stderr
-    return parent / "myapp"
+    return setup_project(tmp_path_factory.mktemp("scaffold"), "myapp")
 
 
 @pytest.fixture
 def project(template: Path, tmp_path: Path) -> Path:
-    root = tmp_path / "myapp"
-    subprocess.run(["cp", "-r", str(template), str(root)], check=True)
-    return root
+    return Path(shutil.copytree(template, tmp_path / "myapp"))
 
 
 def one_error(result: subprocess.CompletedProcess[str]) -> str:

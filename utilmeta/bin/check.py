@@ -15,12 +15,16 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from utilmeta.bin.base import Command, CommandError, echo
 from utilmeta.bin.project import Project
+from utilmeta.conf.env import Env, EnvWarning
 from utilmeta.deploy import serving_of
 from utilmeta.deploy.exposure import exposures, front_of, read_config
 
@@ -173,18 +177,25 @@ def exposure_findings(service: Any, root: Path | None = None, behind_proxy: bool
     ]
 
 
-def deploy_findings(service: Any, root: Path | None = None, behind_proxy: bool = False) -> list[Finding]:
+def _production_hint(project: Project | None) -> str:
+    """What to set to put the service in production: the ``PRODUCTION`` variable of the project's
+    ``Env`` while it is off (the generated code passes it to ``UtilMeta``), else the argument."""
+    for module, env in [] if project is None else project.instances(Env):
+        if getattr(env, "PRODUCTION", None) is False:
+            name = env.env_name("PRODUCTION")
+            if name:
+                return f"set {name}=1 in the service's environment (read by {type(env).__name__} in {module})"
+    return "pass production=True to UtilMeta(...), e.g. production=env.PRODUCTION"
+
+
+def deploy_findings(
+    service: Any, root: Path | None = None, behind_proxy: bool = False, project: Project | None = None
+) -> list[Finding]:
     """Production-readiness findings for a loaded service (``root``: its project directory)."""
     django = _django_settings(service)
     findings = []
     if not service.production:
-        findings.append(
-            Finding(
-                "error",
-                "debug mode: the service is not in production (pass production=True to UtilMeta(...), "
-                "e.g. production=env.PRODUCTION)",
-            )
-        )
+        findings.append(Finding("error", f"debug mode: the service is not in production: {_production_hint(project)}"))
     if django is not None and getattr(django, "DEBUG", False):
         findings.append(Finding("error", "Django DEBUG is on: it shows tracebacks and settings to clients"))
     findings += _secret_findings(service, django)
@@ -192,6 +203,27 @@ def deploy_findings(service: Any, root: Path | None = None, behind_proxy: bool =
     findings += _docs_findings(service)
     findings += exposure_findings(service, root, behind_proxy)
     return findings
+
+
+@contextmanager
+def env_warnings(findings: list[Finding]) -> Iterator[None]:
+    """Add the :class:`EnvWarning` s raised inside (unknown or misspelt variables) to ``findings``,
+    or show them if loading fails; other warnings pass through."""
+    caught: list[warnings.WarningMessage] = []
+    failed = True
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", EnvWarning)
+            yield
+        failed = False
+    finally:
+        for warning in caught:
+            if not issubclass(warning.category, EnvWarning):
+                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+            elif failed:
+                echo(f"warning: {warning.message}")
+            else:
+                findings.append(Finding("warning", str(warning.message)))
 
 
 class CheckCommand(Command):
@@ -214,9 +246,10 @@ class CheckCommand(Command):
 
     def handle(self, args: argparse.Namespace) -> int:
         project: Project = args.project
-        service = project.load_service()
-        app = project.call(service.application, "the service cannot build its application")
         findings: list[Finding] = []
+        with env_warnings(findings):
+            service = project.load_service()
+            app = project.call(service.application, "the service cannot build its application")
         if project.app_ref:
             try:
                 named = project.load_app()
@@ -235,7 +268,7 @@ class CheckCommand(Command):
         if not routes:
             findings.append(Finding("warning", "the service has no API endpoints (is `api=` given to UtilMeta?)"))
         if args.deploy:
-            findings += deploy_findings(service, project.root, args.behind_proxy)
+            findings += deploy_findings(service, project.root, args.behind_proxy, project)
         mode = "async" if service.asynchronous else "sync"
         echo(f"{service.name}: {service.backend_name} ({mode}), {len(routes)} endpoints at {service.base_url}")
         for finding in findings:

@@ -22,11 +22,13 @@ import sys
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from utilmeta.bin.base import CommandError
 
 __all__ = ["INI_NAMES", "Project", "write_ini"]
+
+T = TypeVar("T")
 
 INI_NAMES = ("meta.ini", "utilmeta.ini")
 SECTION = "utilmeta"
@@ -256,6 +258,16 @@ class Project:
                 "meta.ini has no `app`: add `app = server:app` (the attribute holding service.application())"
             )
         return self.import_attr(self.app_ref, "app")
+
+    def instances(self, kind: type[T]) -> list[tuple[Path, T]]:
+        """The module-level instances of ``kind`` in the project's loaded modules (its ``Env``,
+        say), each with its module's file relative to the root."""
+        found = []
+        for module in list(sys.modules.values()):
+            relative = _in_project(getattr(module, "__file__", None), self.root)
+            if relative is not None:
+                found += [(relative, value) for value in vars(module).values() if isinstance(value, kind)]
+        return found
 
     def call(self, func: Any, what: str) -> Any:
         """Call ``func()`` and turn the service's own errors into one clear line."""

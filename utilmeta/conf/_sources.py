@@ -16,9 +16,15 @@ from pathlib import Path
 
 from utilmeta.utils.deps import require
 
-__all__ = ["read_file", "index_mapping", "index_environ"]
+__all__ = ["read_file", "is_dotenv", "index_mapping", "index_environ"]
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
+
+
+def is_dotenv(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is read as ``KEY=VALUE`` lines: any name but ``.json``, ``.yml``/``.yaml``,
+    ``.ini``/``.cfg``."""
+    return Path(path).suffix.lower() not in (".json", ".yml", ".yaml", ".ini", ".cfg")
 
 
 def read_file(path: str | os.PathLike[str]) -> dict[str, object]:
