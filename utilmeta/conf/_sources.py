@@ -157,7 +157,7 @@ def index_mapping(data: Mapping[str, object]) -> dict[str, tuple[str, object]]:
     return {str(key).upper(): (str(key), value) for key, value in data.items()}
 
 
-def index_environ(environ: Mapping[str, str], prefix: str) -> dict[str, tuple[str, object]]:
+def index_environ(environ: Mapping[str, object], prefix: str) -> dict[str, tuple[str, object]]:
     """Variables starting with ``prefix`` (any case): ``UPPER_NAME_WITHOUT_PREFIX → (variable, value)``."""
     upper_prefix = prefix.upper()
     found: dict[str, tuple[str, object]] = {}
