@@ -64,13 +64,12 @@ def _in_project(filename: str | None, root: Path) -> Path | None:
     if not filename or filename.startswith("<"):
         return None
     path = Path(filename).resolve()
-    for outside in {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}:
-        if path.is_relative_to(outside):
-            return None
-    try:
-        return path.relative_to(root)
-    except ValueError:
+    if not path.is_relative_to(root):
         return None
+    for prefix in {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}:
+        if prefix.is_relative_to(root) and path.is_relative_to(prefix):
+            return None  # the project's own virtualenv
+    return path.relative_to(root)
 
 
 def _user_frame(exc: BaseException, root: Path) -> str:
