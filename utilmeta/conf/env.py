@@ -122,8 +122,9 @@ class Env:
             if is_dotenv(file):
                 # the same names as the environment: systemd and docker load this file into it
                 index = index_environ(loaded, prefix or "")
-                problems += self._bare_names(loaded, prefix or "", label, unknown)
-                unknown += self._unknown_names(index, prefix or "", label)
+                refused, typos = self._bare_names(loaded, prefix or "", label)
+                problems += refused
+                unknown += typos + self._unknown_names(index, prefix or "", label)
             else:
                 index = index_mapping(loaded)
             layers.append((label, index))
@@ -171,27 +172,26 @@ class Env:
         return [note for note in notes if note]
 
     @classmethod
-    def _bare_names(cls, loaded: Mapping[str, object], prefix: str, where: str, unknown: list[str]) -> list[str]:
-        """The problems of a ``.env`` file's names that lack the prefix: a declared name is refused
-        (the environment would not read it); one close to a declared name gets a note in ``unknown``;
-        the rest belong to other programs of the environment."""
-        if not prefix:
-            return []
-        problems = []
-        for key in loaded:
+    def _bare_names(cls, loaded: Mapping[str, object], prefix: str, where: str) -> tuple[list[str], list[str]]:
+        """A ``.env`` file's names that lack the prefix, as (problems, notes): a declared name is
+        refused (the environment would not read it), one close to a declared name gets a note; the
+        rest belong to other programs of the environment."""
+        problems: list[str] = []
+        notes: list[str] = []
+        for key in loaded if prefix else ():
             if key.upper().startswith(prefix.upper()):
                 continue
             try:
                 field = cls._field(key)
             except AttributeError:
                 note = cls._unknown_note(key, key, prefix, where, only_typos=True)
-                unknown += [note] if note else []
+                notes += [note] if note else []
                 continue
             problems.append(
                 f"{key} (in {where}): a .env file holds environment variables, read with the prefix "
                 f"{prefix!r}: write {_prefixed(prefix, field.name)}"
             )
-        return problems
+        return problems, notes
 
     @classmethod
     def _unknown_note(cls, key: str, name: str, prefix: str, where: str, only_typos: bool = False) -> str | None:
