@@ -6,12 +6,16 @@ Each test runs the real ``meta`` command (or ``python server.py``) in a project 
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from netutil import free_port, serve_script
+from netutil import free_port, serve_script, wait_for_port
 from scaffolded import meta, setup_project
 
 
@@ -60,6 +64,27 @@ def test_a_misspelt_variable_is_a_warning_when_the_service_starts(project: Path,
     assert "EnvWarning: MYAPP_PROT (in the environment) is not a variable of ServiceEnv: did you mean MYAPP_PORT?" in (
         output
     )
+
+
+def test_meta_run_shows_the_warning_once(project: Path, tmp_path: Path) -> None:
+    """``meta run`` loads the service, then starts ``server.py``, which loads it again."""
+    port = free_port()
+    log = tmp_path / "run.log"
+    with open(log, "w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "utilmeta", "run"],
+            cwd=project,
+            env={**os.environ, "MYAPP_PORT": str(port), "MYAPP_PROT": "8001"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_for_port(port, server, output=log.read_text)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(15)
+    assert log.read_text().count("did you mean MYAPP_PORT?") == 1, log.read_text()
 
 
 def test_a_misspelt_variable_still_shows_when_loading_fails(project: Path) -> None:
