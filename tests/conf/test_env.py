@@ -122,6 +122,10 @@ def test_attribute_access_is_case_insensitive() -> None:
     assert env.Db_Port == 5432
     with pytest.raises(AttributeError, match="NOPE"):
         env.NOPE  # noqa: B018
+    with pytest.raises(
+        AttributeError, match=r"^'ServiceEnvironment' has no variable 'DB_PROT': did you mean DB_PORT\?$"
+    ):
+        env.DB_PROT  # noqa: B018
 
 
 def test_env_is_read_only() -> None:

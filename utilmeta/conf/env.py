@@ -157,10 +157,15 @@ class Env:
 
     @classmethod
     def _field(cls, name: str) -> _Field:
+        """The declared variable ``name`` names in any case; AttributeError (with the closest
+        name) for no variable."""
         for field in cls._fields().values():
             if field.name.upper() == name.upper():
                 return field
-        raise AttributeError(f"{cls.__name__!r} has no variable {name!r}")
+        guess = _closest(name, cls._fields())
+        raise AttributeError(
+            f"{cls.__name__!r} has no variable {name!r}" + (f": did you mean {guess}?" if guess else "")
+        )
 
     @classmethod
     def _unknown_names(cls, index: Mapping[str, tuple[str, object]], prefix: str, where: str) -> list[str]:
@@ -231,11 +236,12 @@ class Env:
 
     def __getattr__(self, name: str) -> Any:
         # only reached when normal lookup fails: try the declared spelling of a differently-cased name
-        if not name.startswith("_"):
-            for declared in self._fields():
-                if declared.lower() == name.lower() and declared != name:
-                    return getattr(self, declared)
-        raise AttributeError(f"{type(self).__name__!r} has no variable {name!r}")
+        if name.startswith("_"):
+            raise AttributeError(f"{type(self).__name__!r} has no variable {name!r}")
+        declared = self._field(name).name
+        if declared == name:  # declared but not set: the instance failed half-way through __init__
+            raise AttributeError(f"{type(self).__name__!r} has no value for {name!r}")
+        return getattr(self, declared)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"{type(self).__name__} is read-only; pass data= to override a variable")
