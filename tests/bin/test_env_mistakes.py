@@ -156,15 +156,17 @@ def test_a_list_variable_that_does_not_parse_says_how_to_write_one(project: Path
 
 
 @pytest.mark.parametrize("name", ["myapp", "shop"])
-def test_check_deploy_says_which_variable_turns_production_on(name: str, tmp_path: Path) -> None:
+def test_check_deploy_says_which_variables_to_set(name: str, tmp_path: Path) -> None:
+    """The generated server.py passes env.PRODUCTION and env.ALLOWED_HOSTS: name their variables."""
     project = setup_project(tmp_path, name)
-    variable = f"{name.upper()}_PRODUCTION"
+    prefix = f"{name.upper()}_"
     result = meta("check", "--deploy", cwd=project)
     assert result.returncode == 1
-    assert (
-        f"error: debug mode: the service is not in production: set {variable}=1 in the service's environment "
-        "(read by ServiceEnv in config/env.py)" in result.stdout
+    read_by = "in the service's environment (read by ServiceEnv in config/env.py)"
+    assert f"error: debug mode: the service is not in production: set {prefix}PRODUCTION=1 {read_by}" in result.stdout
+    assert f"warning: any Host header is accepted: set {prefix}ALLOWED_HOSTS=api.example.com {read_by}" in result.stdout
+    assert "production=True" not in result.stdout and "Preference(" not in result.stdout
+    fixed = meta(
+        "check", "--deploy", cwd=project, env={f"{prefix}PRODUCTION": "1", f"{prefix}ALLOWED_HOSTS": "api.example.com"}
     )
-    assert "production=True" not in result.stdout
-    fixed = meta("check", "--deploy", cwd=project, env={variable: "1"})
-    assert "debug mode" not in fixed.stdout, fixed.stdout
+    assert "debug mode" not in fixed.stdout and "any Host header" not in fixed.stdout, fixed.stdout

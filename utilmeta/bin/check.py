@@ -97,19 +97,21 @@ def _secret_findings(service: Any, django: Any) -> list[Finding]:
     return findings
 
 
-def _host_findings(service: Any, django: Any) -> list[Finding]:
+def _host_findings(service: Any, django: Any, project: Project | None = None) -> list[Finding]:
     from utilmeta.conf import Preference
 
     pref = service.get_config(Preference)
     hosts = None if pref is None else pref.allowed_hosts
     findings = []
     if hosts is None or "*" in hosts:
+        found = _project_variable(project, "ALLOWED_HOSTS")
+        what = (
+            f"{found[0]}=api.example.com in the service's environment (read by {found[1]})"
+            if found
+            else "Preference(allowed_hosts=['api.example.com'])"
+        )
         findings.append(
-            Finding(
-                "warning",
-                "any Host header is accepted: set Preference(allowed_hosts=['api.example.com']) "
-                "to the names the service answers to",
-            )
+            Finding("warning", f"any Host header is accepted: set {what} to the names the service answers to")
         )
     if django is not None and (not django.ALLOWED_HOSTS or "*" in django.ALLOWED_HOSTS):
         findings.append(Finding("warning", "Django ALLOWED_HOSTS accepts any host: list the service's host names"))
@@ -177,15 +179,19 @@ def exposure_findings(service: Any, root: Path | None = None, behind_proxy: bool
     ]
 
 
-def _production_hint(project: Project | None) -> str:
-    """What to set to put the service in production: the ``PRODUCTION`` variable of the project's
-    ``Env`` while it is off (the generated code passes it to ``UtilMeta``), else the argument."""
+def _project_variable(project: Project | None, name: str) -> tuple[str, str] | None:
+    """The environment variable that sets ``name`` on the project's ``Env`` while it is off (false
+    or empty), and where it is read: ``("MYAPP_PRODUCTION", "ServiceEnv in config/env.py")``. The
+    generated ``server.py`` passes ``env.PRODUCTION`` and ``env.ALLOWED_HOSTS`` to the service."""
     for module, env in [] if project is None else project.instances(Env):
-        if getattr(env, "PRODUCTION", None) is False:
-            name = env.env_name("PRODUCTION")
-            if name:
-                return f"set {name}=1 in the service's environment (read by {type(env).__name__} in {module})"
-    return "pass production=True to UtilMeta(...), e.g. production=env.PRODUCTION"
+        try:
+            value = getattr(env, name)
+        except AttributeError:
+            continue
+        variable = env.env_name(name)
+        if variable and not value:
+            return variable, f"{type(env).__name__} in {module}"
+    return None
 
 
 def deploy_findings(
@@ -195,11 +201,17 @@ def deploy_findings(
     django = _django_settings(service)
     findings = []
     if not service.production:
-        findings.append(Finding("error", f"debug mode: the service is not in production: {_production_hint(project)}"))
+        found = _project_variable(project, "PRODUCTION")
+        what = (
+            f"set {found[0]}=1 in the service's environment (read by {found[1]})"
+            if found
+            else "pass production=True to UtilMeta(...), e.g. production=env.PRODUCTION"
+        )
+        findings.append(Finding("error", f"debug mode: the service is not in production: {what}"))
     if django is not None and getattr(django, "DEBUG", False):
         findings.append(Finding("error", "Django DEBUG is on: it shows tracebacks and settings to clients"))
     findings += _secret_findings(service, django)
-    findings += _host_findings(service, django)
+    findings += _host_findings(service, django, project)
     findings += _docs_findings(service)
     findings += exposure_findings(service, root, behind_proxy)
     return findings
