@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from optional import optional_import
+
 __all__ = ["meta", "setup_project"]
 
 
@@ -25,6 +27,7 @@ def meta(*argv: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess
 
 def setup_project(parent: Path, name: str, backend: str = "flask") -> Path:
     """``meta setup NAME --backend B`` in ``parent``; the project's root."""
+    optional_import(backend, f"the {backend} extra (scripts/install installs every extra)")
     created = meta("setup", name, "--backend", backend, cwd=parent)
     assert created.returncode == 0, created.stderr
     return parent / name
