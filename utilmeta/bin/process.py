@@ -17,12 +17,14 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from utilmeta.bin.base import Command, CommandError, echo
 from utilmeta.bin.project import Project
+from utilmeta.conf.env import EnvWarning
 from utilmeta.core.server.backends import BACKEND_INFO
 from utilmeta.core.server.listen import accepts, listen_problem
 
@@ -124,12 +126,16 @@ class RunCommand(Command):
         if args.port is not None:
             options["port"] = args.port
         main = project.main_file
+        serves = main is not None and not options and args.workers is None
         # loaded first even when the main script serves: a mistake in it is then one line
-        service = project.load_service()
+        with warnings.catch_warnings():
+            if serves:
+                warnings.simplefilter("ignore", EnvWarning)  # the main script shows them as it loads
+            service = project.load_service()
         host = args.host or service.host
         port = args.port if args.port is not None else service.port
         _check_free(host, port)
-        if main is not None and not options and args.workers is None:
+        if serves:
             os.execv(sys.executable, [sys.executable, str(main)])
         if args.workers is not None:
             if not service.adaptor.info.run_workers:

@@ -4,6 +4,7 @@ Gunicorn and uWSGI: one ``[program:<name>]`` (their master manages the workers).
 Sanic and Tornado: one program per instance port, ``<name>-<port>``, in ``[group:<name>]``
 (``supervisorctl restart <name>:*``). Programs restart when they die; stopping sends SIGTERM
 and gives in-flight requests ``stopwaitsecs`` to finish before the group is killed.
+Supervisor loads no ``.env``: the service reads its own, in the project directory it starts in.
 """
 
 from __future__ import annotations
