@@ -2,7 +2,9 @@
 
 Targets: gunicorn, uwsgi, nginx, systemd, supervisor, docker (see :mod:`utilmeta.deploy`).
 Without ``--out`` the file is printed; with it, written into that directory (an existing file
-is kept unless ``--force``).
+is kept unless ``--force``). Every target names its files apart, so all of them can share one
+``--out`` directory. The Docker files go inside the project (the image's build context): their
+paths in the image follow ``--out``.
 
 A server that clients would reach directly (listening on an address other than loopback) is
 refused when a few slow clients can hold all its workers (Gunicorn sync/gthread, uWSGI), and
@@ -14,7 +16,7 @@ Tornado); ``--behind-proxy`` says a buffering proxy is its only client (see
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, get_args
 
 from utilmeta.bin.base import Command, CommandError, echo
@@ -116,25 +118,55 @@ class DeployCommand(Command):
                 config = {"gunicorn": "gunicorn.py", "uwsgi": "uwsgi.ini"}.get(info.chosen_server)
                 if config:
                     options["config"] = folder / config
+            if args.target == "docker":
+                options["out"] = _in_project(project, args.out)
             renderer: Renderer = load(args.target)(info, **options)
             files = renderer.files()
         except (DeployError, ValueError) as e:
             raise CommandError(str(e)) from None
         for exposure in renderer.exposures():  # the errors were refused above
             echo(f"meta: {exposure.level}: {exposure.message}", err=True)
+        if args.target == "docker" and not (project.root / "requirements.txt").is_file():
+            echo(
+                f"meta: warning: the Dockerfile installs requirements.txt, which {project.root} lacks: "
+                "list the project's dependencies there",
+                err=True,
+            )
         if args.out is None:
-            for index, (name, text) in enumerate(files.items()):
+            for index, (name, content) in enumerate(files.items()):
                 if len(files) > 1:
                     echo(("\n" if index else "") + f"# ==> {name} <==")
-                echo(text.rstrip("\n"))
+                if isinstance(content, bytes):
+                    echo(f"# ({len(content)} bytes: written with --out)")
+                else:
+                    echo(content.rstrip("\n"))
             return 0
         out: Path = args.out.resolve()
         existing = [name for name in files if (out / name).exists()]
         if existing and not args.force:
             raise CommandError(f"{out / existing[0]} exists: pass --force to overwrite it")
-        for name, text in files.items():
+        for name, content in files.items():
             path = out / name
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8")
             echo(f"wrote {path}")
+        if args.target == "docker":
+            dockerfile = (out / "Dockerfile").relative_to(project.root.resolve())
+            echo(f"build the image in {project.root}: docker build -f {dockerfile} -t {info.name} .")
         return 0
+
+
+def _in_project(project: Project, out: Path | None) -> PurePosixPath:
+    """``--out`` of the Docker files relative to the project directory, the image's build context."""
+    if out is None:
+        return PurePosixPath(".")
+    try:
+        return PurePosixPath(out.resolve().relative_to(project.root.resolve()).as_posix())
+    except ValueError:
+        raise CommandError(
+            f"--out {out}: the image is built from the project directory {project.root} "
+            f"(docker build -f DIR/Dockerfile .), so write the Docker files inside it"
+        ) from None
