@@ -11,6 +11,7 @@ its files must be those of the running package, byte for byte.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -23,6 +24,8 @@ from docker_context import Image, parse_build_command, replay
 import utilmeta
 from utilmeta.deploy.wheel import current_wheel, package_files
 
+REPO = Path(__file__).resolve().parents[2]
+README, DOCS = REPO / "README.md", REPO / "docs"
 #: pip options that take a value
 _VALUED = ("-r", "--requirement", "-f", "--find-links", "-c", "--constraint")
 
@@ -123,3 +126,18 @@ def test_the_same_code_pins_the_same_wheel_and_changed_code_another(tmp_path: Pa
     one, two, changed = wheels
     assert one.name == two.name == current_wheel().filename and one.read_bytes() == two.read_bytes()
     assert changed.name != one.name and changed.name.startswith(f"utilmeta-{utilmeta.__version__}+")
+
+
+def _install_lines(text: str) -> list[list[str]]:
+    """The ``pip install ...`` command lines in a Markdown page (inline code and code blocks)."""
+    found = re.findall(r"pip install ([^`\n]+)", text)
+    return [shlex.split(line.split(" #")[0].split(")")[0]) for line in found]
+
+
+@pytest.mark.parametrize("page", [README, *sorted(DOCS.glob("*.md"))], ids=lambda p: p.name)
+def test_no_install_line_fetches_utilmeta_from_the_index(page: Path) -> None:
+    """`pip install utilmeta` (or `'utilmeta[flask]'`) gets the index's other project: the pages
+    install this one from a checkout (`-e '.[flask]'`) or from the files a project holds."""
+    for args in _install_lines(page.read_text()):
+        named = [a for a in args if not a.startswith("-") and re.match(r"utilmeta\b", a)]
+        assert not named, f"{page.name}: pip install {shlex.join(args)} fetches the index's utilmeta"
