@@ -141,3 +141,26 @@ def test_no_install_line_fetches_utilmeta_from_the_index(page: Path) -> None:
     for args in _install_lines(page.read_text()):
         named = [a for a in args if not a.startswith("-") and re.match(r"utilmeta\b", a)]
         assert not named, f"{page.name}: pip install {shlex.join(args)} fetches the index's utilmeta"
+
+
+def test_deploy_docker_warns_when_requirements_pin_another_build(project: Path) -> None:
+    """After an upgrade, requirements.txt still pins the build that made the project: the image
+    would fail on two pins of utilmeta; meta says so, and what to pin."""
+    requirements = project / "requirements.txt"
+    requirements.write_text(requirements.read_text().replace(current_wheel().version, "0.0.9+0123456789"))
+    result = subprocess.run(
+        [sys.executable, "-m", "utilmeta", "deploy", "docker", "--out", "deploy"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("meta: warning: requirements.txt pins utilmeta==0.0.9+0123456789")
+    assert f"pin {current_wheel().version} there" in line
+    requirements.unlink()
+    result = subprocess.run(
+        [sys.executable, "-m", "utilmeta", "deploy", "docker"], cwd=project, capture_output=True, text=True, timeout=120
+    )
+    assert "the Dockerfile installs requirements.txt, which" in result.stderr

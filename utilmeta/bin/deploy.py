@@ -16,6 +16,7 @@ Tornado); ``--behind-proxy`` says a buffering proxy is its only client (see
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path, PurePosixPath
 from typing import Any, get_args
 
@@ -23,8 +24,12 @@ from utilmeta.bin.base import Command, CommandError, echo
 from utilmeta.bin.project import Project
 from utilmeta.core.server.backends import WorkerClass
 from utilmeta.deploy import TARGETS, DeployError, Renderer, ServiceInfo, load
+from utilmeta.deploy.wheel import WHEEL_DIR, current_wheel
 
 __all__ = ["DeployCommand", "renderer_options"]
+
+#: a requirements line pinning utilmeta to one version (``utilmeta[flask]==0.1.0+3f9c2a7be1``)
+_UTILMETA_PIN = re.compile(r"\s*utilmeta\s*(?:\[[^\]]*\])?\s*==\s*([^\s;#]+)")
 
 #: CLI option → renderer keyword, per target
 _OPTIONS: dict[str, dict[str, str]] = {
@@ -126,12 +131,9 @@ class DeployCommand(Command):
             raise CommandError(str(e)) from None
         for exposure in renderer.exposures():  # the errors were refused above
             echo(f"meta: {exposure.level}: {exposure.message}", err=True)
-        if args.target == "docker" and not (project.root / "requirements.txt").is_file():
-            echo(
-                f"meta: warning: the Dockerfile installs requirements.txt, which {project.root} lacks: "
-                "list the project's dependencies there",
-                err=True,
-            )
+        if args.target == "docker":
+            for warning in _requirements_warnings(project.root / "requirements.txt"):
+                echo(f"meta: warning: {warning}", err=True)
         if args.out is None:
             for index, (name, content) in enumerate(files.items()):
                 if len(files) > 1:
@@ -157,6 +159,25 @@ class DeployCommand(Command):
             dockerfile = (out / "Dockerfile").relative_to(project.root.resolve())
             echo(f"build the image in {project.root}: docker build -f {dockerfile} -t {info.name} .")
         return 0
+
+
+def _requirements_warnings(path: Path) -> list[str]:
+    """Why the image's ``pip install -r requirements.txt`` would fail beside its pin of this build."""
+    if not path.is_file():
+        return [
+            f"the Dockerfile installs {path.name}, which {path.parent} lacks: list the project's dependencies there"
+        ]
+    wheel = current_wheel()
+    warnings = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        pinned = _UTILMETA_PIN.match(line)
+        if pinned and pinned.group(1) != wheel.version:
+            warnings.append(
+                f"{path.name} pins utilmeta=={pinned.group(1)}, but the image installs this build, "
+                f"{wheel.version}, and pip refuses the two: pin {wheel.version} there "
+                f"(its wheel is {wheel.filename}, beside the Dockerfile; keep a copy in {WHEEL_DIR}/)"
+            )
+    return warnings
 
 
 def _in_project(project: Project, out: Path | None) -> PurePosixPath:
