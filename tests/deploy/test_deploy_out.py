@@ -61,6 +61,35 @@ def test_every_target_writes_its_own_files_into_one_out_dir(backend: str, tmp_pa
     assert set(written.values()) == set(targets)
     on_disk = {str(p) for p in (project / "deploy").rglob("*") if p.is_file()}
     assert on_disk == set(written)
+    # the paths in the project that the unit and the program start the server with are there
+    for name in ("myapp.service", "myapp@.service", "myapp.supervisor.conf"):
+        path = project / "deploy" / name
+        if path.is_file():
+            named = re.findall(r"(?:ExecStart=|command=)(.*)", path.read_text())
+            inside = [a for line in named for a in shlex.split(line) if a.startswith(str(project))]
+            assert all(Path(a).exists() for a in inside), (name, inside)
+
+
+def test_a_unit_written_before_its_server_config_says_so(tmp_path: Path) -> None:
+    project = new_project(tmp_path, "flask")
+    result = subprocess.run(
+        [sys.executable, "-m", "utilmeta", "deploy", "systemd", "--out", "deploy"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"write it with `meta deploy gunicorn --out {project / 'deploy'}`" in result.stderr
+    meta("deploy", "gunicorn", "--out", "deploy", cwd=project)
+    result = subprocess.run(
+        [sys.executable, "-m", "utilmeta", "deploy", "supervisor", "--out", "deploy"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (result.returncode, result.stderr) == (0, "")
 
 
 def _config_paths(image: Image, config: Path) -> tuple[str, str]:

@@ -134,6 +134,14 @@ class DeployCommand(Command):
         if args.target == "docker":
             for warning in _requirements_warnings(project.root / "requirements.txt"):
                 echo(f"meta: warning: {warning}", err=True)
+        config_path = options.get("config")
+        if config_path is not None and not Path(config_path).exists():
+            server = info.chosen_server
+            echo(
+                f"meta: warning: the {args.target} file starts {server} with {config_path}, which does not exist "
+                f"yet: write it with `meta deploy {server} --out {Path(config_path).parent}`",
+                err=True,
+            )
         if args.out is None:
             for index, (name, content) in enumerate(files.items()):
                 if len(files) > 1:
