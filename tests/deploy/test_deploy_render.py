@@ -375,3 +375,14 @@ def test_docker_image_for_tornado_runs_meta() -> None:
     assert json.loads(cmd[4:])[:5] == ["python", "-m", "utilmeta", "--app", "server:app"]
     assert_dockerfile(str(files["Dockerfile"]))
     assert "0.0.0.0" in cmd
+
+
+def test_docker_files_in_a_folder_of_the_project() -> None:
+    files = DockerImage(info("flask"), out="ops/docker").files()
+    assert "Dockerfile.dockerignore" in files and ".dockerignore" not in files
+    dockerfile = str(files["Dockerfile"])
+    assert f"COPY ops/docker/{current_wheel().filename} wheels/" in dockerfile
+    assert '"/app/ops/docker/gunicorn.docker.py"' in dockerfile
+    for outside in ("/srv/image", "../image"):
+        with pytest.raises(DeployError, match="write the Docker files inside it"):
+            DockerImage(info("flask"), out=outside)
