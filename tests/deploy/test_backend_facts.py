@@ -147,7 +147,7 @@ def test_a_changed_row_changes_what_deploy_and_bin_render(monkeypatch: pytest.Mo
         described("flask", False).replace(server="daphne")
     scaffold(tmp_path, "demo", "flask")
     assert "PORT: int = 5123" in (tmp_path / "config" / "env.py").read_text()
-    assert (tmp_path / "requirements.txt").read_text().startswith("utilmeta[flask-extra]")
+    assert "\nutilmeta[flask-extra]==" in (tmp_path / "requirements.txt").read_text()
 
 
 def test_the_facts_are_read_without_importing_a_framework() -> None:

@@ -31,8 +31,12 @@ from utilmeta.utils.text import counted
 
 __all__ = ["CheckCommand", "Finding", "deploy_findings", "exposure_findings"]
 
-#: where ``meta deploy gunicorn|uwsgi`` writes the server config (``--out deploy`` or the root)
-_SERVER_CONFIGS = ("gunicorn.py", "uwsgi.ini", "deploy/gunicorn.py", "deploy/uwsgi.ini")
+#: where ``meta deploy gunicorn|uwsgi|docker`` writes the server config (``--out deploy`` or the root)
+_SERVER_CONFIGS = tuple(
+    f"{folder}{name}"
+    for folder in ("", "deploy/")
+    for name in ("gunicorn.py", "uwsgi.ini", "gunicorn.docker.py", "uwsgi.docker.ini")
+)
 
 Level = Literal["error", "warning"]
 

@@ -1,4 +1,4 @@
-"""A supervisor program for the service (``/etc/supervisor/conf.d/<name>.conf``).
+"""A supervisor program for the service (``<name>.supervisor.conf``, for ``/etc/supervisor/conf.d/``).
 
 Gunicorn and uWSGI: one ``[program:<name>]`` (their master manages the workers). Daphne,
 Sanic and Tornado: one program per instance port, ``<name>-<port>``, in ``[group:<name>]``
@@ -27,7 +27,7 @@ class SupervisorProgram(Renderer):
     """``[program:...]`` sections (and a ``[group:...]`` for several instances)."""
 
     target = "supervisor"
-    filename: ClassVar[str] = "{name}.conf"
+    filename: ClassVar[str] = "{name}.supervisor.conf"
 
     def __init__(
         self,
