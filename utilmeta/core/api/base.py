@@ -6,7 +6,7 @@ from __future__ import annotations
 import inspect
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, get_type_hints
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, get_args, get_origin, get_type_hints
 
 import msgspec
 
@@ -18,7 +18,8 @@ from utilmeta.core.api.decorators import (
     HookInfo,
     RouteInfo,
 )
-from utilmeta.core.request.parser import Parser, route_vars
+from utilmeta.core.request.params import Body, BodyParam, as_marker
+from utilmeta.core.request.parser import Parser
 from utilmeta.core.response import Response
 from utilmeta.utils.exceptions import DeclarationError
 
@@ -56,9 +57,7 @@ class Endpoint(msgspec.Struct):
     def parser_for(self, full_route: str) -> Parser:
         """The parser for the endpoint mounted at ``full_route`` (parents' path variables
         become path parameters); the class-time parser when nothing changes."""
-        if set(route_vars(full_route)) == self.parser.path_names:
-            return self.parser
-        return Parser(self.func, full_route, where=self.where, localns=self.parser.localns)
+        return self.parser.mounted_at(full_route)
 
 
 class Hook(msgspec.Struct):
@@ -132,6 +131,9 @@ class API:
     _hooks: ClassVar[list[Hook]] = []
     _plugins: ClassVar[list[Plugin]] = []
     _route_info: ClassVar[RouteInfo | None] = None
+    #: the class's own ("general") parameters — ``token: str = request.HeaderParam('X-Token')`` —
+    #: parsed for every endpoint of the class and its sub-APIs and set on the instance
+    _params: ClassVar[Parser | None] = None
 
     def __init__(self, request: Request):
         self.request = request
@@ -168,6 +170,7 @@ class API:
         cls._endpoints = list(endpoints.values())
         cls._hooks = sorted(hooks.values(), key=lambda h: -h.info.priority)
         cls._subs = cls._collect_subs(localns)
+        cls._params = cls._collect_params(localns)
         cls._check_conflicts()
 
     # -- compilation -------------------------------------------------------------------------
@@ -195,10 +198,45 @@ class API:
     def _compile_hook(cls, func: Callable[..., Any], info: HookInfo, localns: dict[str, Any] | None = None) -> Hook:
         hook = Hook(cls, func, info, _is_async(func))
         if info.kind == "before":
-            hook.parser = Parser(func, "", where=hook.where, localns=localns)
+            hook.parser = Parser(func, None, where=hook.where, localns=localns)
         elif info.kind == "after":
             hook.template = _return_template(func, localns)
         return hook
+
+    @classmethod
+    def _collect_params(cls, localns: dict[str, Any] | None = None) -> Parser | None:
+        """The parser of the class's own parameters (its bases' too): class attributes whose
+        value, or ``Annotated`` metadata, is a request marker. None when there are none."""
+        declared: dict[str, tuple[inspect.Parameter, Any]] = {}
+        for base in reversed(cls.__mro__):
+            if not (isinstance(base, type) and issubclass(base, API)) or base is API:
+                continue
+            raw = base.__dict__.get("__annotations__", {})
+            for name in dict.fromkeys([*raw, *base.__dict__]):
+                if name.startswith("_"):
+                    continue
+                value = base.__dict__.get(name, inspect.Parameter.empty)
+                ann = raw.get(name, Any)
+                if as_marker(value) is None and not _annotated_marker(ann, base, localns):
+                    declared.pop(name, None)  # a subclass may replace a parameter by a plain attribute
+                    continue
+                if isinstance(as_marker(value), (Body, BodyParam)) or _annotated_marker(ann, base, localns, body=True):
+                    raise DeclarationError(
+                        f"{base.__qualname__}.{name}: an API class's own parameters cannot be in the body; "
+                        "declare the body on the endpoints"
+                    )
+                declared[name] = (inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=value), ann)
+        if not declared:
+            return None
+        items = list(declared.values())
+        hints = _resolve(cls, {p.name: tp for p, tp in items}, localns)
+        return Parser(
+            None,
+            None,
+            where=cls.__qualname__,
+            localns=localns,
+            declared=[(p, hints[p.name]) for p, _ in items],
+        )
 
     @classmethod
     def _collect_subs(cls, local_ns: dict[str, Any] | None = None) -> list[SubAPI]:
@@ -245,6 +283,36 @@ class API:
         for sub in cls._subs:
             items += sub.api._walk_routes(join_route(prefix, sub.route), depth + 1)
         return items
+
+
+def _resolve(cls: type, annotations: dict[str, Any], localns: dict[str, Any] | None) -> dict[str, Any]:
+    """Class attribute annotations resolved (``from __future__ import annotations`` makes them strings)."""
+    module = sys.modules.get(cls.__module__)
+    namespace = {**(vars(module) if module else {}), **(localns or {})}
+    out = {}
+    for name, ann in annotations.items():
+        if isinstance(ann, str):
+            try:
+                ann = eval(ann, namespace, dict(vars(cls)))
+            except Exception as e:
+                raise DeclarationError(f"{cls.__qualname__}.{name}: cannot resolve the annotation {ann!r}: {e}") from e
+        out[name] = ann
+    return out
+
+
+def _annotated_marker(ann: Any, owner: type, localns: dict[str, Any] | None, body: bool = False) -> bool:
+    """Whether ``ann`` is ``Annotated[T, <marker>]`` (with ``body``: a body marker)."""
+    if isinstance(ann, str):
+        if "Annotated" not in ann:
+            return False
+        ann = _resolve(owner, {"_": ann}, localns)["_"]
+    if get_origin(ann) is not Annotated:
+        return False
+    for meta in get_args(ann)[1:]:
+        marker = as_marker(meta)
+        if marker is not None and (not body or isinstance(marker, (Body, BodyParam))):
+            return True
+    return False
 
 
 def _shape(route: str) -> str:

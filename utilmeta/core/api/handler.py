@@ -9,17 +9,18 @@ from __future__ import annotations
 import contextvars
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
 from utilmeta.core.api.base import API, Endpoint, Hook
 from utilmeta.core.request import Request
+from utilmeta.core.request.params import PathParam
 from utilmeta.core.request.parser import Limits, Parser, route_vars
 from utilmeta.core.response import Response
 from utilmeta.core.response.encoding import enc_hook
-from utilmeta.utils.exceptions import ServerError, status_of
+from utilmeta.utils.exceptions import DeclarationError, ParseError, ServerError, status_of
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["Handler", "BuildContext", "run_in_thread"]
 
 logger = logging.getLogger("utilmeta")
+_DEFAULT_SEGMENT = PathParam.default_regex
 R = TypeVar("R")
 
 _executor: ThreadPoolExecutor | None = None
@@ -84,6 +86,27 @@ def _targets(hook: Hook, endpoint: Endpoint, level: Level, is_owner: bool) -> bo
     return False
 
 
+def _path_rules(parsers: list[Parser], route: str, where: str) -> tuple[dict[str, str], set[str]]:
+    """What each path variable of ``route`` matches, and which may be left out, from everything
+    that declares it (the classes' own parameters, before hooks, the endpoint). A regex other than
+    the default must be the same wherever it is declared; a variable may be left out when every
+    declaration gives it a default."""
+    regex: dict[str, str] = {}
+    declared: dict[str, bool] = {}
+    for parser in parsers:
+        for name, pattern in parser.path_regex.items():
+            known = regex.get(name)
+            if known is None or known == _DEFAULT_SEGMENT:
+                regex[name] = pattern
+            elif pattern != known and pattern != _DEFAULT_SEGMENT:
+                raise DeclarationError(
+                    f"{where}: path variable {{{name}}} of {route!r} is declared with two regexes: "
+                    f"{known!r} and {pattern!r} ({parser.where})"
+                )
+            declared[name] = declared.get(name, True) and name in parser.path_defaults
+    return regex, {name for name, optional in declared.items() if optional and name in route_vars(route)}
+
+
 class Handler:
     def __init__(self, endpoint: Endpoint, levels: list[Level], full_route: str, ctx: BuildContext):
         self.endpoint = endpoint
@@ -92,6 +115,10 @@ class Handler:
         self.ctx = ctx
         self.parser = endpoint.parser_for(full_route)
         self.classes = [lv.api for lv in levels]
+        #: (level, parser) of the API classes' own parameters, set on their instances
+        self.generals: list[tuple[int, Parser]] = [
+            (i, level.api._params.mounted_at(full_route)) for i, level in enumerate(levels) if level.api._params
+        ]
         befores: list[tuple[int, Hook, Parser]] = []
         afters: list[tuple[int, Hook]] = []
         errors: list[tuple[int, Hook]] = []
@@ -104,12 +131,9 @@ class Handler:
                 if not _targets(hook, endpoint, level, i == last):
                     continue
                 if hook.info.kind == "before":
-                    parser = hook.parser
-                    if parser is None or route_vars(full_route):
-                        # path variables of the mounted route are path parameters of the hook too
-                        localns = hook.parser.localns if hook.parser is not None else None
-                        parser = Parser(hook.func, full_route, where=hook.where, localns=localns)
-                    befores.append((i, hook, parser))
+                    assert hook.parser is not None
+                    # path variables of the mounted route are path parameters of the hook too
+                    befores.append((i, hook, hook.parser.mounted_at(full_route)))
                 elif hook.info.kind == "after":
                     afters.append((i, hook))
                     if template is None and hook.template is not None:
@@ -128,7 +152,9 @@ class Handler:
         self.afters = list(reversed(afters))
         self.errors = list(reversed(errors))
         self.plugins = plugins
-        self.simple = not (befores or afters or errors or plugins)
+        self.simple = not (befores or afters or errors or plugins or self.generals)
+        parsers = [p for _, p in self.generals] + [p for _, _, p in befores] + [self.parser]
+        self.path_regex, self.path_defaults = _path_rules(parsers, full_route, endpoint.where)
         self.needs_body = self.parser.needs_body or any(p.needs_body for _, _, p in befores)
         self.body_limit = self.parser.body_limit or ctx.limits.max_body_size
         callables = [endpoint.is_async] + [h.is_async for _, h, _ in befores] + [h.is_async for _, h in afters]
@@ -194,6 +220,22 @@ class Handler:
     def _instances(self, request: Request) -> list[API]:
         return [cls(request) for cls in self.classes]
 
+    def _set_generals(self, request: Request, insts: list[API]) -> None:
+        """Parse the API classes' own parameters onto their instances (a ParseError names every
+        problem of every class)."""
+        problems: list[Mapping[str, Any]] = []
+        for i, parser in self.generals:
+            try:
+                values = parser.parse(request, None, self.ctx.limits)
+            except ParseError as e:
+                problems += e.errors
+                continue
+            inst = insts[i]
+            for name, value in values.items():
+                setattr(inst, name, value)
+        if problems:
+            raise ParseError(problems)
+
     # -- sync ----------------------------------------------------------------------------------
 
     def call(self, request: Request) -> Response:
@@ -220,6 +262,8 @@ class Handler:
         insts = self._instances(request)
         limits = self.ctx.limits
         try:
+            if self.generals:
+                self._set_generals(request, insts)
             for i, hook, parser in self.befores:
                 hook.func(insts[i], **(parser.parse(request, body, limits) if not parser.empty else {}))
             kwargs = self.parser.parse(request, body, limits) if not self.parser.empty else {}
@@ -277,6 +321,8 @@ class Handler:
         insts = self._instances(request)
         limits = self.ctx.limits
         try:
+            if self.generals:
+                self._set_generals(request, insts)
             for i, hook, parser in self.befores:
                 kw = parser.parse(request, body, limits) if not parser.empty else {}
                 await self._invoke(hook.is_async, hook.func, insts[i], **kw)

@@ -73,6 +73,8 @@ class RouteEntry(msgspec.Struct):
     cors: CORS | None = None
     #: served only under the root route, even when ``strict_root_route`` is off (the docs)
     prefixed_only: bool = False
+    #: some variables may be left out of the path (they have defaults)
+    optional: bool = False
 
 
 #: what :meth:`Router.match` finds: the route entry and the path's variables
@@ -83,15 +85,42 @@ def _rank(template: str) -> tuple[int, ...]:
     return tuple(1 if "{" in seg else 0 for seg in template.strip("/").split("/"))
 
 
-def _route_regex(template: str, segments: dict[str, str]) -> re.Pattern[str]:
+def _route_regex(template: str, segments: dict[str, str], optional: set[str], where: str) -> re.Pattern[str]:
+    """The template as a regex: each variable matches its segment regex (``[^/]+`` by default).
+    The ``optional`` variables must be the template's last ones, after a separator each: the path
+    may end before any of them (``doc/{lang}/{page}`` also matches ``doc/en``)."""
     out = []
     pos = 0
+    opened = 0
     for m in _VAR.finditer(template):
-        out.append(re.escape(template[pos : m.start()]))
+        literal = template[pos : m.start()]
         name = m.group(1)
+        if name in optional:
+            if not literal:
+                raise DeclarationError(
+                    f"{where}: path variable {{{name}}} of {template!r} has a default, so it may be left out, "
+                    "but nothing separates it from what comes before"
+                )
+            # the separator goes with the variable, so '/doc/en' matches without a trailing '/'
+            # (but the root path is '/' itself)
+            sep = "" if literal == "/" and pos == 0 else literal[-1] if literal.endswith("/") else literal
+            out.append(re.escape(literal[: len(literal) - len(sep)]) + "(?:" + re.escape(sep))
+            opened += 1
+        elif opened:
+            raise DeclarationError(
+                f"{where}: path variable {{{name}}} of {template!r} has no default but comes after one that has: "
+                "only the last variables of a route may be left out"
+            )
+        else:
+            out.append(re.escape(literal))
         out.append(f"(?P<{name}>{segments.get(name, '[^/]+')})")
         pos = m.end()
-    out.append(re.escape(template[pos:]))
+    if opened and template[pos:]:
+        raise DeclarationError(
+            f"{where}: a path variable of {template!r} has a default, but the route goes on after it "
+            f"({template[pos:]!r}): only the last variables of a route may be left out"
+        )
+    out.append(re.escape(template[pos:]) + ")?" * opened)
     return re.compile("".join(out) + r"\Z")
 
 
@@ -150,8 +179,12 @@ class Router:
             key = _VAR.sub("{}", template)
             entry = entries.get(key)
             if entry is None:
-                regex = _route_regex(template, handler.parser.path_regex) if "{" in template else None
-                entry = entries[key] = RouteEntry(template, regex, prefixed_only=prefixed_only)
+                regex = None
+                if "{" in template:
+                    regex = _route_regex(template, handler.path_regex, handler.path_defaults, endpoint.where)
+                entry = entries[key] = RouteEntry(
+                    template, regex, prefixed_only=prefixed_only, optional=bool(handler.path_defaults)
+                )
                 order.append(key)
             if endpoint.method in entry.methods:
                 other = entry.methods[endpoint.method].endpoint.where
@@ -213,6 +246,8 @@ class Router:
             if m is not None:
                 if entry.prefixed_only and not self._under_prefix(path):
                     return None
+                if entry.optional:  # a variable left out takes its default
+                    return entry, {k: v for k, v in m.groupdict().items() if v is not None}
                 return entry, m.groupdict()
         return None
 
