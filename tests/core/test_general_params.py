@@ -154,32 +154,45 @@ def test_subclasses_inherit_class_parameters_and_may_drop_them():
     assert TestClient(Open).get("/who").text == "public"
 
 
-def test_hooks_and_errors_see_class_parameters():
-    from utilmeta.utils.exceptions import BadRequest
+def test_hooks_and_init_see_class_parameters():
+    from utilmeta.utils.exceptions import NotFound, PermissionDenied
 
-    class Guarded(api.API):
-        role: Literal["admin", "user"] = request.HeaderParam("X-Role")
+    shelves = {"tools": ["saw"], "toys": []}
+
+    class Shelf(api.API):
+        name: str = request.SlugPathParam
+        role: Literal["admin", "user"] = request.HeaderParam("X-Role", default="user")
+
+        def __init__(self, *args, **kwargs):  # as UtilMeta's guide writes it
+            super().__init__(*args, **kwargs)
+            if self.name not in shelves:
+                raise NotFound(f"no shelf {self.name!r}")
+            self.items = shelves[self.name]
 
         @api.get
-        def area(self) -> str:
-            return self.role
+        def get(self) -> list:
+            return self.items
 
-        @api.before(area)
+        @api.delete
+        def delete(self) -> None:
+            self.items.clear()
+
+        @api.before(delete)
         def only_admins(self) -> None:
             if self.role != "admin":
-                from utilmeta.utils.exceptions import PermissionDenied
-
                 raise PermissionDenied("admins only")
 
-        @api.handle(area, BadRequest)
-        def explain(self, error: BadRequest) -> str:
-            return "send X-Role"
+    class Root(api.API):
+        shelf: Shelf = api.route("shelves/{name}")
 
-    c = TestClient(Guarded)
-    assert c.get("/area", headers={"X-Role": "admin"}).text == "admin"
-    assert c.get("/area", headers={"X-Role": "user"}).status_code == 403
-    r = c.get("/area", headers={"X-Role": "root"})
-    assert (r.status_code, r.text) == (400, "send X-Role")
+    c = TestClient(Root)
+    assert c.get("/shelves/tools").json() == ["saw"]
+    assert c.get("/shelves/food").status_code == 404
+    assert c.delete("/shelves/tools").status_code == 403
+    r = c.get("/shelves/tools", headers={"X-Role": "root"})
+    assert r.status_code == 400 and r.json()["errors"][0]["name"] == "x-role"
+    assert c.delete("/shelves/tools", headers={"X-Role": "admin"}).status_code == 200
+    assert shelves["tools"] == []
 
 
 # -- declaration errors -------------------------------------------------------------------------
@@ -304,4 +317,4 @@ def test_requests_compile_nothing(c):
     profile.disable()
     called = {func for (_file, _line, func) in pstats.Stats(profile).stats}  # type: ignore[attr-defined]
     assert called & FORBIDDEN == set()
-    assert "_set_generals" in called
+    assert "_instances" in called and "parse" in called

@@ -218,23 +218,27 @@ class Handler:
         return self.render(request, response)
 
     def _instances(self, request: Request) -> list[API]:
-        return [cls(request) for cls in self.classes]
-
-    def _set_generals(self, request: Request, insts: list[API]) -> None:
-        """Parse the API classes' own parameters onto their instances (a ParseError names every
-        problem of every class)."""
+        """One instance per API class on the way. The classes' own parameters are parsed first
+        and set before ``__init__`` runs, which may read them (as UtilMeta's guides do); a
+        ParseError names every problem of every class."""
+        if not self.generals:
+            return [cls(request) for cls in self.classes]
+        values: dict[int, dict[str, Any]] = {}
         problems: list[Mapping[str, Any]] = []
         for i, parser in self.generals:
             try:
-                values = parser.parse(request, None, self.ctx.limits)
+                values[i] = parser.parse(request, None, self.ctx.limits)
             except ParseError as e:
                 problems += e.errors
-                continue
-            inst = insts[i]
-            for name, value in values.items():
-                setattr(inst, name, value)
         if problems:
             raise ParseError(problems)
+        insts = []
+        for i, cls in enumerate(self.classes):
+            inst = cls.__new__(cls)
+            inst.__dict__.update(values.get(i, ()))
+            inst.__init__(request)  # type: ignore[misc]
+            insts.append(inst)
+        return insts
 
     # -- sync ----------------------------------------------------------------------------------
 
@@ -259,11 +263,12 @@ class Handler:
 
     def run(self, request: Request, body: bytes | None) -> Response:
         """Hooks, parsing, the call and rendering, once the body is read (sync code only)."""
-        insts = self._instances(request)
+        try:
+            insts = self._instances(request)
+        except Exception as e:  # the classes' own parameters, or an API's __init__
+            return self.finish(request, self.error_response(request, e))
         limits = self.ctx.limits
         try:
-            if self.generals:
-                self._set_generals(request, insts)
             for i, hook, parser in self.befores:
                 hook.func(insts[i], **(parser.parse(request, body, limits) if not parser.empty else {}))
             kwargs = self.parser.parse(request, body, limits) if not self.parser.empty else {}
@@ -318,11 +323,12 @@ class Handler:
         return await run_in_thread(lambda: func(*args, **kwargs))
 
     async def arun(self, request: Request, body: bytes | None) -> Response:
-        insts = self._instances(request)
+        try:
+            insts = self._instances(request)
+        except Exception as e:  # the classes' own parameters, or an API's __init__
+            return self.finish(request, self.error_response(request, e))
         limits = self.ctx.limits
         try:
-            if self.generals:
-                self._set_generals(request, insts)
             for i, hook, parser in self.befores:
                 kw = parser.parse(request, body, limits) if not parser.empty else {}
                 await self._invoke(hook.is_async, hook.func, insts[i], **kw)
