@@ -318,3 +318,33 @@ def test_requests_compile_nothing(c):
     called = {func for (_file, _line, func) in pstats.Stats(profile).stats}  # type: ignore[attr-defined]
     assert called & FORBIDDEN == set()
     assert "_instances" in called and "parse" in called
+
+
+def test_the_parameters_page_sample_answers_as_documented():
+    import re
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "parameters.md"
+    (source,) = re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S)
+    namespace: dict = {"__name__": "parameters_page"}
+    exec(compile(source, str(page), "exec"), namespace)
+    c = TestClient(namespace["RootAPI"])
+    token = {"X-Token": "t1"}
+    assert c.get("/me", headers=token).json() == {"token": "t1", "role": "viewer"}
+    r = c.get("/me")
+    assert r.status_code == 400 and r.json()["errors"][0] == {
+        "location": "header",
+        "name": "x-token",
+        "message": "required, not given",
+    }
+    assert c.get("/projects/apollo/tasks", headers=token).json() == {
+        "project": "apollo",
+        "page": 1,
+        "tasks": ["launch", "land"],
+    }
+    assert c.get("/projects/apollo/tasks/0", headers=token).status_code == 400
+    assert c.get("/projects/Apollo/tasks", headers=token).status_code == 404
+    assert c.get("/projects/mercury/tasks", headers=token).json()["detail"] == "no project 'mercury'"
+    r = c.get("/projects/apollo/tags/fuel", headers={**token, "X-User": "ann"})
+    assert r.json() == {"project": "apollo", "tag": "fuel", "by": "ann@apollo"}
+    assert c.get("/projects/apollo/tags/Fuel", headers=token).status_code == 404

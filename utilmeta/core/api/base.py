@@ -18,7 +18,7 @@ from utilmeta.core.api.decorators import (
     HookInfo,
     RouteInfo,
 )
-from utilmeta.core.request.params import Body, BodyParam, as_marker
+from utilmeta.core.request.params import Body, BodyParam, Param, as_marker
 from utilmeta.core.request.parser import Parser
 from utilmeta.core.response import Response
 from utilmeta.utils.exceptions import DeclarationError
@@ -134,6 +134,7 @@ class API:
     #: the class's own ("general") parameters — ``token: str = request.HeaderParam('X-Token')`` —
     #: parsed for every endpoint of the class and its sub-APIs and set on the instance
     _params: ClassVar[Parser | None] = None
+    _param_decls: ClassVar[dict[str, tuple[inspect.Parameter, Any]]] = {}
 
     def __init__(self, request: Request):
         self.request = request
@@ -169,8 +170,8 @@ class API:
                 del endpoints[name]  # overridden by a plain attribute
         cls._endpoints = list(endpoints.values())
         cls._hooks = sorted(hooks.values(), key=lambda h: -h.info.priority)
-        cls._subs = cls._collect_subs(localns)
-        cls._params = cls._collect_params(localns)
+        cls._subs = cls._collect_subs(frame.f_globals, localns)
+        cls._params = cls._collect_params(frame.f_globals, localns)
         cls._check_conflicts()
 
     # -- compilation -------------------------------------------------------------------------
@@ -204,42 +205,42 @@ class API:
         return hook
 
     @classmethod
-    def _collect_params(cls, localns: dict[str, Any] | None = None) -> Parser | None:
+    def _collect_params(cls, globalns: dict[str, Any], localns: dict[str, Any] | None) -> Parser | None:
         """The parser of the class's own parameters (its bases' too): class attributes whose
         value, or ``Annotated`` metadata, is a request marker. None when there are none."""
         declared: dict[str, tuple[inspect.Parameter, Any]] = {}
-        for base in reversed(cls.__mro__):
-            if not (isinstance(base, type) and issubclass(base, API)) or base is API:
+        for base in reversed(cls.__mro__[1:]):
+            if isinstance(base, type) and issubclass(base, API) and base is not API:
+                declared.update(base._param_decls)
+        raw = cls.__dict__.get("__annotations__", {})
+        for name in dict.fromkeys([*raw, *cls.__dict__]):
+            if name.startswith("_"):
                 continue
-            raw = base.__dict__.get("__annotations__", {})
-            for name in dict.fromkeys([*raw, *base.__dict__]):
-                if name.startswith("_"):
-                    continue
-                value = base.__dict__.get(name, inspect.Parameter.empty)
-                ann = raw.get(name, Any)
-                if as_marker(value) is None and not _annotated_marker(ann, base, localns):
-                    declared.pop(name, None)  # a subclass may replace a parameter by a plain attribute
-                    continue
-                if isinstance(as_marker(value), (Body, BodyParam)) or _annotated_marker(ann, base, localns, body=True):
-                    raise DeclarationError(
-                        f"{base.__qualname__}.{name}: an API class's own parameters cannot be in the body; "
-                        "declare the body on the endpoints"
-                    )
-                declared[name] = (inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=value), ann)
+            value = cls.__dict__.get(name, inspect.Parameter.empty)
+            ann = raw.get(name, Any)
+            if isinstance(ann, str) and (as_marker(value) is not None or "Annotated" in ann):
+                try:  # postponed (``from __future__ import annotations``); sub-API names may not resolve yet
+                    ann = eval(ann, globalns, {**(localns or {}), **vars(cls)})
+                except Exception as e:
+                    raise DeclarationError(f"{cls.__qualname__}.{name}: cannot resolve {ann!r}: {e}") from e
+            marker = as_marker(value) or _annotated_marker(ann)
+            if marker is None:
+                if name in cls.__dict__:
+                    declared.pop(name, None)  # a plain attribute replaces an inherited parameter
+                continue
+            if isinstance(marker, (Body, BodyParam)):
+                raise DeclarationError(
+                    f"{cls.__qualname__}.{name}: an API class's own parameters cannot be in the body; "
+                    "declare the body on the endpoints"
+                )
+            declared[name] = (inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=value), ann)
+        cls._param_decls = declared
         if not declared:
             return None
-        items = list(declared.values())
-        hints = _resolve(cls, {p.name: tp for p, tp in items}, localns)
-        return Parser(
-            None,
-            None,
-            where=cls.__qualname__,
-            localns=localns,
-            declared=[(p, hints[p.name]) for p, _ in items],
-        )
+        return Parser(None, None, where=cls.__qualname__, localns=localns, declared=list(declared.values()))
 
     @classmethod
-    def _collect_subs(cls, local_ns: dict[str, Any] | None = None) -> list[SubAPI]:
+    def _collect_subs(cls, globalns: dict[str, Any], local_ns: dict[str, Any] | None = None) -> list[SubAPI]:
         subs: dict[str, SubAPI] = {}
         for base in reversed(cls.__mro__[1:]):
             if isinstance(base, type) and issubclass(base, API) and base is not API:
@@ -247,8 +248,8 @@ class API:
         annotations = cls.__dict__.get("__annotations__", {})
         if not annotations:
             return list(subs.values())
-        module = sys.modules.get(cls.__module__)
-        namespace = {**(vars(module) if module else {}), **(local_ns or {}), **dict(vars(cls))}
+        # the defining frame's globals: the class's module may not be in sys.modules (exec'd code)
+        namespace = {**globalns, **(local_ns or {}), **dict(vars(cls))}
         for attr, ann in annotations.items():
             if isinstance(ann, str):
                 try:
@@ -285,34 +286,15 @@ class API:
         return items
 
 
-def _resolve(cls: type, annotations: dict[str, Any], localns: dict[str, Any] | None) -> dict[str, Any]:
-    """Class attribute annotations resolved (``from __future__ import annotations`` makes them strings)."""
-    module = sys.modules.get(cls.__module__)
-    namespace = {**(vars(module) if module else {}), **(localns or {})}
-    out = {}
-    for name, ann in annotations.items():
-        if isinstance(ann, str):
-            try:
-                ann = eval(ann, namespace, dict(vars(cls)))
-            except Exception as e:
-                raise DeclarationError(f"{cls.__qualname__}.{name}: cannot resolve the annotation {ann!r}: {e}") from e
-        out[name] = ann
-    return out
-
-
-def _annotated_marker(ann: Any, owner: type, localns: dict[str, Any] | None, body: bool = False) -> bool:
-    """Whether ``ann`` is ``Annotated[T, <marker>]`` (with ``body``: a body marker)."""
-    if isinstance(ann, str):
-        if "Annotated" not in ann:
-            return False
-        ann = _resolve(owner, {"_": ann}, localns)["_"]
+def _annotated_marker(ann: Any) -> Param | None:
+    """The marker in ``Annotated[T, <marker>]``, or None."""
     if get_origin(ann) is not Annotated:
-        return False
+        return None
     for meta in get_args(ann)[1:]:
         marker = as_marker(meta)
-        if marker is not None and (not body or isinstance(marker, (Body, BodyParam))):
-            return True
-    return False
+        if marker is not None:
+            return marker
+    return None
 
 
 def _shape(route: str) -> str:
