@@ -348,3 +348,23 @@ def test_the_parameters_page_sample_answers_as_documented():
     r = c.get("/projects/apollo/tags/fuel", headers={**token, "X-User": "ann"})
     assert r.json() == {"project": "apollo", "tag": "fuel", "by": "ann@apollo"}
     assert c.get("/projects/apollo/tags/Fuel", headers=token).status_code == 404
+
+
+def test_an_api_built_by_hand_reads_its_own_parameters():
+    class CommentAPI(api.API):
+        order: Literal["new", "old"] = request.QueryParam(default="new")
+        post: str = request.SlugPathParam
+
+        @api.get
+        def get(self) -> list:
+            return [self.post, self.order]
+
+    class PostAPI(api.API):
+        @api.get("{post}/summary")
+        def summary(self) -> dict:
+            return {"comments": CommentAPI(self.request).get()}  # as UtilMeta's guide calls an API
+
+    c = TestClient(PostAPI)
+    assert c.get("/my-post/summary?order=old").json() == {"comments": ["my-post", "old"]}
+    r = c.get("/my-post/summary?order=x")
+    assert r.status_code == 400 and r.json()["errors"][0]["name"] == "order"

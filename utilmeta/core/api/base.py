@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 __all__ = ["API", "Endpoint", "Hook", "SubAPI", "join_route", "result_type"]
 
 
+#: set in an instance's ``__dict__`` by the handler, which parsed the class's own parameters already
+PARSED = "_utilmeta_params_parsed"
+
+
 def join_route(*parts: str) -> str:
     path = "/".join(p.strip("/") for p in parts if p and p.strip("/"))
     return "/" + path
@@ -138,6 +142,9 @@ class API:
 
     def __init__(self, request: Request):
         self.request = request
+        if self._params is not None and PARSED not in self.__dict__:
+            # built by hand (``CommentAPI(self.request)``): read the class's own parameters now
+            self.__dict__.update(self._params.parse(request))
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

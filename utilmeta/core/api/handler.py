@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
-from utilmeta.core.api.base import API, Endpoint, Hook
+from utilmeta.core.api.base import API, PARSED, Endpoint, Hook
 from utilmeta.core.request import Request
 from utilmeta.core.request.params import PathParam
 from utilmeta.core.request.parser import Limits, Parser, route_vars
@@ -236,6 +236,7 @@ class Handler:
         for i, cls in enumerate(self.classes):
             inst = cls.__new__(cls)
             inst.__dict__.update(values.get(i, ()))
+            inst.__dict__[PARSED] = True
             inst.__init__(request)  # type: ignore[misc]
             insts.append(inst)
         return insts
