@@ -58,11 +58,6 @@ class Endpoint(msgspec.Struct):
     def where(self) -> str:
         return f"{self.owner.__qualname__}.{self.name}"
 
-    def parser_for(self, full_route: str) -> Parser:
-        """The parser for the endpoint mounted at ``full_route`` (parents' path variables
-        become path parameters); the class-time parser when nothing changes."""
-        return self.parser.mounted_at(full_route)
-
 
 class Hook(msgspec.Struct):
     owner: type[API]

@@ -104,7 +104,8 @@ def _path_rules(parsers: list[Parser], route: str, where: str) -> tuple[dict[str
                     f"{known!r} and {pattern!r} ({parser.where})"
                 )
             declared[name] = declared.get(name, True) and name in parser.path_defaults
-    return regex, {name for name, optional in declared.items() if optional and name in route_vars(route)}
+    names = set(route_vars(route))
+    return regex, {name for name, optional in declared.items() if optional and name in names}
 
 
 class Handler:
@@ -113,7 +114,7 @@ class Handler:
         self.route = full_route
         self.func = endpoint.func
         self.ctx = ctx
-        self.parser = endpoint.parser_for(full_route)
+        self.parser = endpoint.parser.mounted_at(full_route)  # parents' path variables are parameters too
         self.classes = [lv.api for lv in levels]
         #: (level, parser) of the API classes' own parameters, set on their instances
         self.generals: list[tuple[int, Parser]] = [
