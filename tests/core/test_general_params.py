@@ -257,6 +257,24 @@ def test_only_the_last_path_variables_may_have_defaults():
         TestClient(Suffix)
 
 
+def test_path_variables_are_separated_and_unique():
+    class Glued(api.API):
+        @api.get("{category}{page}")
+        def get(self, category: str, page: int) -> str:
+            return category
+
+    with pytest.raises(DeclarationError, match=r"\{page\} of '/\{category\}\{page\}' follows another"):
+        TestClient(Glued)
+
+    class Twice(api.API):
+        @api.get("{id}/{id}")
+        def get(self, id: int) -> int:
+            return id
+
+    with pytest.raises(DeclarationError, match=r"\{id\} appears twice"):
+        TestClient(Twice)
+
+
 def test_bad_segment_regexes_are_refused_when_declared():
     with pytest.raises(ValueError, match="not a valid regular expression"):
         request.PathParam("[a-z")

@@ -92,15 +92,18 @@ def _route_regex(template: str, segments: dict[str, str], optional: set[str], wh
     out = []
     pos = 0
     opened = 0
+    seen: set[str] = set()
     for m in _VAR.finditer(template):
         literal = template[pos : m.start()]
         name = m.group(1)
+        if name in seen:
+            raise DeclarationError(f"{where}: path variable {{{name}}} appears twice in {template!r}")
+        seen.add(name)
+        if not literal and pos:
+            raise DeclarationError(
+                f"{where}: path variable {{{name}}} of {template!r} follows another with nothing between them"
+            )
         if name in optional:
-            if not literal:
-                raise DeclarationError(
-                    f"{where}: path variable {{{name}}} of {template!r} has a default, so it may be left out, "
-                    "but nothing separates it from what comes before"
-                )
             # the separator goes with the variable, so '/doc/en' matches without a trailing '/'
             # (but the root path is '/' itself)
             sep = "" if literal == "/" and pos == 0 else literal[-1] if literal.endswith("/") else literal
