@@ -386,3 +386,20 @@ def test_an_api_built_by_hand_reads_its_own_parameters():
     assert c.get("/my-post/summary?order=old").json() == {"comments": ["my-post", "old"]}
     r = c.get("/my-post/summary?order=x")
     assert r.status_code == 400 and r.json()["errors"][0]["name"] == "order"
+
+
+def test_an_endpoint_path_parameter_may_come_from_the_class_route():
+    @api.route("{slug}/comments")
+    class CommentAPI(api.API):  # as UtilMeta's routing guide writes it
+        def get(self, slug: str = request.PathParam):
+            return slug
+
+    class ArticleAPI(api.API):
+        comments: CommentAPI
+
+    class RootAPI(api.API):
+        article: ArticleAPI
+
+    c = TestClient(RootAPI)
+    assert c.get("/article/how-to/comments").text == "how-to"
+    assert c.get("/article/comments").status_code == 404

@@ -189,7 +189,7 @@ class API:
         if route is None:
             route = "" if name in HTTP_METHODS else name
         route = route.strip("/")
-        parser = Parser(func, route, where=where, localns=localns)
+        parser = Parser(func, route, where=where, localns=localns, mounted=False)
         plugins = list(getattr(func, "__utilmeta_plugins__", []))
         template = _return_template(func, localns)
         result = result_type(func, localns)

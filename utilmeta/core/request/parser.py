@@ -167,18 +167,21 @@ class Parser:
         skip_first: bool = True,
         localns: dict[str, Any] | None = None,
         declared: list[tuple[inspect.Parameter, Any]] | None = None,
+        mounted: bool = True,
     ):
         """``func``'s parameters (after ``self`` unless not ``skip_first``), or the ``declared``
         ``(parameter, type)`` pairs when there is no function (an API class's own parameters).
-        ``route=None``: the route is not known yet (a hook's, a class's): path parameters are
-        checked against it by :meth:`mounted_at`."""
+        ``route`` is the whole route, or with ``mounted=False`` only the endpoint's own part (None
+        for a hook or a class): a declared path parameter it lacks may come from the routes it is
+        mounted under, and :meth:`mounted_at` checks it there."""
         self.func = func
         self.skip_first = skip_first
         self.declared = declared
         self.localns = localns
         self.where = where
-        self.route = route
-        self.path_names = set(route_vars(route or ""))
+        self.route = route or ""
+        self.mounted = mounted and route is not None
+        self.path_names = set(route_vars(self.route))
         self.path_regex: dict[str, str] = {}
         #: path parameters given a default: the route may end before them
         self.path_defaults: set[str] = set()
@@ -199,7 +202,8 @@ class Parser:
         """This parser for its function mounted at ``route``: the route's variables become path
         parameters of the same name, and declared path parameters must be among them. Returns
         ``self`` when nothing changes."""
-        if set(route_vars(route)) == self.path_names and (self.route is not None or not self.fields["path"]):
+        names = set(route_vars(route))
+        if names == self.path_names and all(f.wire in names for f in self.fields["path"]):
             return self
         return Parser(
             self.func,
@@ -262,7 +266,7 @@ class Parser:
             default = None
         location = marker.location
         if isinstance(marker, PathParam):
-            if self.route is not None and (marker.alias or p.name) not in self.path_names:
+            if self.mounted and (marker.alias or p.name) not in self.path_names:
                 raise self._fail(p.name, f"declared as a path parameter but not in the route template {self.route!r}")
             self.path_regex[marker.alias or p.name] = marker.segment_regex
             if explicit_default:
