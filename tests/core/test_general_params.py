@@ -322,6 +322,10 @@ def test_openapi_lists_class_and_hook_parameters_on_each_operation():
     assert post["path", "slug"]["schema"]["pattern"] == "^(?:[a-z0-9]+(?:-[a-z0-9]+)*)$"
     assert ("query", "viewer") in post and ("header", "X-Token") in post
     assert params("/tag/{name}")["path", "name"]["schema"]["pattern"] == "^(?:[a-z]{2,8})$"
+    month = params("/archive/{year}/{month}")["path", "month"]
+    assert month["required"] is True and month["schema"]["default"] == 1  # OpenAPI path parameters are required
+    assert month["description"].startswith("May be left out of the path")
+    assert "description" not in params("/archive/{year}/{month}")["path", "year"]
 
 
 def test_requests_compile_nothing(c):

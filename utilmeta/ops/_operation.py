@@ -133,7 +133,7 @@ class OperationBuilder:
         for location in _LOCATIONS:
             for parser in parsers:
                 for f in parser.fields[location]:
-                    self._add(found, self._parameter(location, f, handler.path_regex))
+                    self._add(found, self._parameter(location, f, handler))
                 container = parser.containers.get(location)
                 if container is not None:
                     for param in self._expand(location, container):
@@ -155,7 +155,7 @@ class OperationBuilder:
             schema["pattern"] = f"^(?:{regex})$"  # what the route segment matches
         return {"name": name, "in": "path", "required": True, "schema": schema}
 
-    def _parameter(self, location: str, f: Field, path_regex: dict[str, str]) -> dict[str, Any] | None:
+    def _parameter(self, location: str, f: Field, handler: Handler) -> dict[str, Any] | None:
         marker = f.marker
         name = f.wire
         if location == "header":
@@ -165,7 +165,10 @@ class OperationBuilder:
         schema = _describe(self.schemas.of(f.type), f)
         if location == "path":
             regex = marker.segment_regex if isinstance(marker, PathParam) else "[^/]+"
-            param = self._path_param(name, schema, path_regex.get(name, regex))  # what the route matches
+            param = self._path_param(name, schema, handler.path_regex.get(name, regex))  # what the route matches
+            if name in handler.path_defaults:
+                # OpenAPI has no optional path parameter: say it in words
+                param["description"] = "May be left out of the path (with the variables after it): its default applies"
         else:
             param = {"name": name, "in": location, "required": f.required, "schema": schema}
         if marker.description:
