@@ -75,7 +75,17 @@ def _general_apis() -> tuple[type[api.API], type[api.API]]:
         def code(self, code: str = request.PathParam("[a-z]{1,9}")) -> str:
             return code
 
+    class AsyncArticleAPI(ArticleAPI):
+        @api.before("*")
+        async def check(self, slug: str = request.SlugPathParam, reader: str = request.QueryParam(default="")) -> None:
+            await asyncio.sleep(0)
+            if slug == "locked":
+                raise exceptions.PermissionDenied(f"{slug} is locked")
+            self.reader = reader
+
     class AsyncGeneralAPI(GeneralAPI):
+        articles: AsyncArticleAPI = api.route("articles/{slug}")
+
         @api.get
         async def me(self) -> list:
             await asyncio.sleep(0)
