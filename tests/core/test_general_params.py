@@ -407,3 +407,17 @@ def test_an_endpoint_path_parameter_may_come_from_the_class_route():
     c = TestClient(RootAPI)
     assert c.get("/article/how-to/comments").text == "how-to"
     assert c.get("/article/comments").status_code == 404
+
+
+def test_class_parameters_from_a_plain_mixin():
+    class TokenMixin:  # not an API: UtilMeta takes its markers too
+        token: str = request.HeaderParam("X-Token")
+
+    class Root(TokenMixin, api.API):
+        @api.get
+        def who(self) -> str:
+            return self.token
+
+    c = TestClient(Root)
+    assert c.get("/who", headers=AUTH).text == "abc"
+    assert c.get("/who").status_code == 400

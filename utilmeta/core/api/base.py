@@ -208,34 +208,19 @@ class API:
 
     @classmethod
     def _collect_params(cls, globalns: dict[str, Any], localns: dict[str, Any] | None) -> Parser | None:
-        """The parser of the class's own parameters (its bases' too): class attributes whose
-        value, or ``Annotated`` metadata, is a request marker. None when there are none."""
+        """The parser of the class's own parameters (its bases' and plain mixins' too): class
+        attributes whose value, or ``Annotated`` metadata, is a request marker. None when there
+        are none."""
         declared: dict[str, tuple[inspect.Parameter, Any]] = {}
         for base in reversed(cls.__mro__[1:]):
-            if isinstance(base, type) and issubclass(base, API) and base is not API:
+            if base is object or base is API:
+                continue
+            if issubclass(base, API):
                 declared.update(base._param_decls)
-        raw = cls.__dict__.get("__annotations__", {})
-        for name in dict.fromkeys([*raw, *cls.__dict__]):
-            if name.startswith("_"):
-                continue
-            value = cls.__dict__.get(name, inspect.Parameter.empty)
-            ann = raw.get(name, Any)
-            if isinstance(ann, str) and (as_marker(value) is not None or "Annotated" in ann):
-                try:  # postponed (``from __future__ import annotations``); sub-API names may not resolve yet
-                    ann = eval(ann, globalns, {**(localns or {}), **vars(cls)})
-                except Exception as e:
-                    raise DeclarationError(f"{cls.__qualname__}.{name}: cannot resolve {ann!r}: {e}") from e
-            marker = as_marker(value) or _annotated_marker(ann)
-            if marker is None:
-                if name in cls.__dict__:
-                    declared.pop(name, None)  # a plain attribute replaces an inherited parameter
-                continue
-            if isinstance(marker, (Body, BodyParam)):
-                raise DeclarationError(
-                    f"{cls.__qualname__}.{name}: an API class's own parameters cannot be in the body; "
-                    "declare the body on the endpoints"
-                )
-            declared[name] = (inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=value), ann)
+            else:  # a plain mixin class holding markers
+                module = sys.modules.get(base.__module__)
+                _own_params(base, declared, vars(module) if module else {}, None)
+        _own_params(cls, declared, globalns, localns)
         cls._param_decls = declared
         if not declared:
             return None
@@ -286,6 +271,38 @@ class API:
         for sub in cls._subs:
             items += sub.api._walk_routes(join_route(prefix, sub.route), depth + 1)
         return items
+
+
+def _own_params(
+    klass: type,
+    declared: dict[str, tuple[inspect.Parameter, Any]],
+    globalns: dict[str, Any],
+    localns: dict[str, Any] | None,
+) -> None:
+    """Add to ``declared`` the parameters ``klass`` itself declares; drop those it replaces by a
+    plain attribute."""
+    raw = klass.__dict__.get("__annotations__", {})
+    for name in dict.fromkeys([*raw, *klass.__dict__]):
+        if name.startswith("_"):
+            continue
+        value = klass.__dict__.get(name, inspect.Parameter.empty)
+        ann = raw.get(name, Any)
+        if isinstance(ann, str) and (as_marker(value) is not None or "Annotated" in ann):
+            try:  # postponed (``from __future__ import annotations``); sub-API names may not resolve yet
+                ann = eval(ann, globalns, {**(localns or {}), **vars(klass)})
+            except Exception as e:
+                raise DeclarationError(f"{klass.__qualname__}.{name}: cannot resolve {ann!r}: {e}") from e
+        marker = as_marker(value) or _annotated_marker(ann)
+        if marker is None:
+            if name in klass.__dict__:
+                declared.pop(name, None)  # a plain attribute replaces an inherited parameter
+            continue
+        if isinstance(marker, (Body, BodyParam)):
+            raise DeclarationError(
+                f"{klass.__qualname__}.{name}: an API class's own parameters cannot be in the body; "
+                "declare the body on the endpoints"
+            )
+        declared[name] = (inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=value), ann)
 
 
 def _annotated_marker(ann: Any) -> Param | None:
