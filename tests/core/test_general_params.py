@@ -206,6 +206,13 @@ def test_body_parameters_are_refused_on_a_class():
                 data: dict = marker  # type: ignore[assignment]
 
 
+def test_a_class_parameter_cannot_take_the_apis_own_names():
+    with pytest.raises(DeclarationError, match="Bad.request: 'request' is the API's own attribute"):
+
+        class Bad(api.API):
+            request: str = request.HeaderParam("X-Request")  # type: ignore[assignment]
+
+
 def test_a_class_path_parameter_must_be_in_the_route():
     class Item(api.API):
         code: str = request.PathParam()

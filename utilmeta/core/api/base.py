@@ -273,6 +273,10 @@ class API:
         return items
 
 
+#: instance attributes every API has: a class parameter cannot take their names
+_RESERVED = ("request", "response")
+
+
 def _own_params(
     klass: type,
     declared: dict[str, tuple[inspect.Parameter, Any]],
@@ -302,6 +306,8 @@ def _own_params(
                 f"{klass.__qualname__}.{name}: an API class's own parameters cannot be in the body; "
                 "declare the body on the endpoints"
             )
+        if name in _RESERVED:
+            raise DeclarationError(f"{klass.__qualname__}.{name}: {name!r} is the API's own attribute; rename it")
         declared[name] = (inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=value), ann)
 
 
