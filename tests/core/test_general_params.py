@@ -282,6 +282,32 @@ def test_path_variables_are_separated_and_unique():
         TestClient(Twice)
 
 
+def test_methods_of_one_path_read_its_variables_the_same_way():
+    class Docs(api.API):
+        @api.get("doc/{lang}/{page}")
+        def read(self, lang: str, page: int = 1) -> int:
+            return page
+
+        @api.put("doc/{lang}/{page}")
+        def write(self, lang: str, page: int) -> int:
+            return page
+
+    with pytest.raises(DeclarationError, match=r"Docs.write \(PUT /doc/\{lang\}/\{page\}\) and .*Docs.read \(/doc"):
+        TestClient(Docs)
+
+    class Renamed(api.API):
+        @api.get("item/{id}")
+        def read(self, id: int) -> int:
+            return id
+
+        @api.delete("item/{pk}")
+        def remove(self, pk: int) -> int:
+            return pk
+
+    with pytest.raises(DeclarationError, match="name, match or default their path variables differently"):
+        TestClient(Renamed)
+
+
 def test_bad_segment_regexes_are_refused_when_declared():
     with pytest.raises(ValueError, match="not a valid regular expression"):
         request.PathParam("[a-z")

@@ -181,14 +181,21 @@ class Router:
             self.handlers.append(handler)
             key = _VAR.sub("{}", template)
             entry = entries.get(key)
+            regex = None
+            if "{" in template:
+                regex = _route_regex(template, handler.path_regex, handler.path_defaults, endpoint.where)
             if entry is None:
-                regex = None
-                if "{" in template:
-                    regex = _route_regex(template, handler.path_regex, handler.path_defaults, endpoint.where)
                 entry = entries[key] = RouteEntry(
                     template, regex, prefixed_only=prefixed_only, optional=bool(handler.path_defaults)
                 )
                 order.append(key)
+            elif regex is not None and entry.regex is not None and regex.pattern != entry.regex.pattern:
+                # one entry serves every method of the path: they must read it the same way
+                first = next(iter(entry.methods.values())).endpoint.where
+                raise DeclarationError(
+                    f"{endpoint.where} ({endpoint.method} {template}) and {first} ({entry.template}) match the "
+                    "same paths but name, match or default their path variables differently"
+                )
             if endpoint.method in entry.methods:
                 other = entry.methods[endpoint.method].endpoint.where
                 raise DeclarationError(
