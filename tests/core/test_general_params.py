@@ -454,3 +454,32 @@ def test_class_parameters_from_a_plain_mixin():
     c = TestClient(Root)
     assert c.get("/who", headers=AUTH).text == "abc"
     assert c.get("/who").status_code == 400
+
+
+def test_a_hook_may_target_a_sub_api_by_its_route_and_must_target_something():
+    from utilmeta.utils.exceptions import NotFound
+
+    class ArticleAPI(api.API):
+        def get(self) -> str:
+            return "article"
+
+    class Root(api.API):
+        article: ArticleAPI = api.route("article/{slug}")
+
+        @api.before(article)
+        def load(self, slug: str = request.SlugPathParam) -> None:
+            if slug == "gone":
+                raise NotFound(slug)
+
+    c = TestClient(Root)
+    assert c.get("/article/here").text == "article"
+    assert c.get("/article/gone").status_code == 404
+
+    with pytest.raises(DeclarationError, match=r"Typo.load: hook target 'artcle' is not an endpoint or a sub-API"):
+
+        class Typo(api.API):
+            article: ArticleAPI
+
+            @api.before("artcle")
+            def load(self) -> None:
+                pass

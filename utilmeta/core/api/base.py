@@ -175,6 +175,7 @@ class API:
         cls._subs = cls._collect_subs(frame.f_globals, localns)
         cls._params = cls._collect_params(frame.f_globals, localns)
         cls._check_conflicts()
+        cls._check_hook_targets()
 
     # -- compilation -------------------------------------------------------------------------
 
@@ -262,6 +263,22 @@ class API:
                     f"{cls.__qualname__}: {method} {full} is declared twice: by {seen[key]} and by {where}"
                 )
             seen[key] = where
+
+    @classmethod
+    def _check_hook_targets(cls) -> None:
+        """Every hook target names something of the class: an endpoint (function or name), a
+        sub-API (attribute name, class or its ``api.route``) or an API class; never silently nothing."""
+        names = {e.name for e in cls._endpoints} | {s.attr for s in cls._subs}
+        objects = [e.func for e in cls._endpoints] + [s.info for s in cls._subs if s.info is not None]
+        for hook in cls._hooks:
+            for t in hook.info.targets:
+                if t == "*" or t in names or any(t is o for o in objects):
+                    continue
+                if isinstance(t, type) and issubclass(t, API):
+                    continue  # the endpoints it owns, wherever it is mounted
+                raise DeclarationError(
+                    f"{hook.where}: hook target {t!r} is not an endpoint or a sub-API of {cls.__qualname__}"
+                )
 
     @classmethod
     def _walk_routes(cls, prefix: str = "", depth: int = 0) -> list[tuple[str, str, str]]:

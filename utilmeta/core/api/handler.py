@@ -25,6 +25,7 @@ from utilmeta.utils.exceptions import DeclarationError, ParseError, ServerError,
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
+    from utilmeta.core.api.decorators import RouteInfo
     from utilmeta.core.api.plugin import Plugin
 
 __all__ = ["Handler", "BuildContext", "run_in_thread"]
@@ -71,6 +72,8 @@ class Level(msgspec.Struct):
     api: type[API]
     next_attr: str | None
     next_api: type[API] | None
+    #: the ``api.route(...)`` the attribute was given (a hook may name it as its target)
+    next_info: RouteInfo | None = None
 
 
 def _targets(hook: Hook, endpoint: Endpoint, level: Level, is_owner: bool) -> bool:
@@ -79,7 +82,7 @@ def _targets(hook: Hook, endpoint: Endpoint, level: Level, is_owner: bool) -> bo
             return True
         if is_owner and (t is endpoint.func or t == endpoint.name):
             return True
-        if not is_owner and (t == level.next_attr or t is level.next_api):
+        if not is_owner and (t == level.next_attr or t is level.next_api or t is level.next_info):
             return True
         if t is endpoint.owner:
             return True

@@ -169,7 +169,8 @@ class Router:
         for endpoint in api._endpoints:
             yield join_route(prefix, endpoint.route), endpoint, [*levels, Level(api, None, None)]
         for sub in [*api._subs, *extra]:
-            yield from self._walk(sub.api, join_route(prefix, sub.route), [*levels, Level(api, sub.attr, sub.api)])
+            level = Level(api, sub.attr, sub.api, sub.info)
+            yield from self._walk(sub.api, join_route(prefix, sub.route), [*levels, level])
 
     def _build(self) -> None:
         entries: dict[str, RouteEntry] = {}
