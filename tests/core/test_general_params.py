@@ -483,3 +483,41 @@ def test_a_hook_may_target_a_sub_api_by_its_route_and_must_target_something():
             @api.before("artcle")
             def load(self) -> None:
                 pass
+
+
+def test_error_hooks_answer_bad_class_parameters_and_failing_inits():
+    from utilmeta.utils.exceptions import BadRequest, NotFound
+
+    class ShelfAPI(api.API):
+        name: str = request.SlugPathParam
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            if self.name == "missing":
+                raise NotFound("no such shelf")
+
+        def get(self) -> str:
+            return self.name
+
+        @api.handle("*", NotFound)
+        def own(self, error: NotFound) -> str:
+            return "never: this instance was not made"
+
+    class Root(api.API):
+        token: str = request.HeaderParam("X-Token")
+        shelf: ShelfAPI = api.route("shelves/{name}")
+
+        @api.handle("*", BadRequest)
+        def bad(self, error: BadRequest) -> dict:
+            return {"bad": [e["name"] for e in error.errors], "has_request": self.request is not None}
+
+        @api.handle(shelf, NotFound)
+        def missing(self, error: NotFound) -> dict:
+            return {"missing": str(error), "token": self.token}
+
+    c = TestClient(Root)
+    assert c.get("/shelves/tools", headers=AUTH).text == "tools"
+    r = c.get("/shelves/tools")
+    assert (r.status_code, r.json()) == (400, {"bad": ["x-token"], "has_request": True})
+    r = c.get("/shelves/missing", headers=AUTH)
+    assert (r.status_code, r.json()) == (404, {"missing": "no such shelf", "token": "abc"})

@@ -111,6 +111,15 @@ def _path_rules(parsers: list[Parser], route: str, where: str) -> tuple[dict[str
     return regex, {name for name, optional in declared.items() if optional and name in names}
 
 
+def _bare(cls: type[API], request: Request) -> API:
+    """An instance whose own ``__init__`` did not run (it could not, or raised): only ``self.request``
+    is set, for the error hooks that may still answer."""
+    inst = cls.__new__(cls)
+    inst.__dict__[PARSED] = True
+    API.__init__(inst, request)
+    return inst
+
+
 class Handler:
     def __init__(self, endpoint: Endpoint, levels: list[Level], full_route: str, ctx: BuildContext):
         self.endpoint = endpoint
@@ -221,29 +230,39 @@ class Handler:
                 response = r
         return self.render(request, response)
 
-    def _instances(self, request: Request) -> list[API]:
-        """One instance per API class on the way. The classes' own parameters are parsed first
-        and set before ``__init__`` runs, which may read them (as UtilMeta's guides do); a
-        ParseError names every problem of every class."""
-        if not self.generals:
-            return [cls(request) for cls in self.classes]
+    def _instances(self, request: Request) -> tuple[list[API], Exception | None, int]:
+        """One instance per API class on the way, the error that stopped making them, and how many
+        levels' error hooks may answer it.
+
+        The classes' own parameters are parsed first and set before ``__init__`` runs, which may
+        read them (as UtilMeta's guides do). A bad one stops everything before any ``__init__``:
+        the instances are then bare (only ``self.request``) and every level's error hooks may
+        answer. An ``__init__`` that raises leaves the instances after it bare: only the levels
+        before it answer."""
         values: dict[int, dict[str, Any]] = {}
-        problems: list[Mapping[str, Any]] = []
-        for i, parser in self.generals:
-            try:
-                values[i] = parser.parse(request, None, self.ctx.limits)
-            except ParseError as e:
-                problems += e.errors
-        if problems:
-            raise ParseError(problems)
-        insts = []
+        if self.generals:
+            problems: list[Mapping[str, Any]] = []
+            for i, parser in self.generals:
+                try:
+                    values[i] = parser.parse(request, None, self.ctx.limits)
+                except ParseError as e:
+                    problems += e.errors
+            if problems:
+                return [_bare(cls, request) for cls in self.classes], ParseError(problems), len(self.classes)
+        insts: list[API] = []
         for i, cls in enumerate(self.classes):
-            inst = cls.__new__(cls)
-            inst.__dict__.update(values.get(i, ()))
-            inst.__dict__[PARSED] = True
-            inst.__init__(request)  # type: ignore[misc]
+            try:
+                if self.generals:
+                    inst = cls.__new__(cls)
+                    inst.__dict__.update(values.get(i, ()))
+                    inst.__dict__[PARSED] = True
+                    inst.__init__(request)  # type: ignore[misc]
+                else:
+                    inst = cls(request)
+            except Exception as e:
+                return insts + [_bare(c, request) for c in self.classes[i:]], e, i
             insts.append(inst)
-        return insts
+        return insts, None, 0
 
     # -- sync ----------------------------------------------------------------------------------
 
@@ -268,10 +287,9 @@ class Handler:
 
     def run(self, request: Request, body: bytes | None) -> Response:
         """Hooks, parsing, the call and rendering, once the body is read (sync code only)."""
-        try:
-            insts = self._instances(request)
-        except Exception as e:  # the classes' own parameters, or an API's __init__
-            return self.finish(request, self.error_response(request, e))
+        insts, failed, levels = self._instances(request)
+        if failed is not None:  # a bad class parameter, or an API's __init__ raised
+            return self.finish(request, self._handle(request, insts, failed, levels))
         limits = self.ctx.limits
         try:
             for i, hook, parser in self.befores:
@@ -286,9 +304,10 @@ class Handler:
             response = self._handle(request, insts, e)
         return self.finish(request, response)
 
-    def _handle(self, request: Request, insts: list[API], error: Exception) -> Response:
+    def _handle(self, request: Request, insts: list[API], error: Exception, levels: int | None = None) -> Response:
+        """The first error hook (of the first ``levels`` levels) that answers ``error``, else the error response."""
         for i, hook in self.errors:
-            if isinstance(error, hook.info.errors):
+            if (levels is None or i < levels) and isinstance(error, hook.info.errors):
                 try:
                     r = hook.func(insts[i], error)
                 except Exception as e:
@@ -328,10 +347,9 @@ class Handler:
         return await run_in_thread(lambda: func(*args, **kwargs))
 
     async def arun(self, request: Request, body: bytes | None) -> Response:
-        try:
-            insts = self._instances(request)
-        except Exception as e:  # the classes' own parameters, or an API's __init__
-            return self.finish(request, self.error_response(request, e))
+        insts, failed, levels = self._instances(request)
+        if failed is not None:  # a bad class parameter, or an API's __init__ raised
+            return self.finish(request, await self._ahandle(request, insts, failed, levels))
         limits = self.ctx.limits
         try:
             for i, hook, parser in self.befores:
@@ -348,9 +366,11 @@ class Handler:
             response = await self._ahandle(request, insts, e)
         return self.finish(request, response)
 
-    async def _ahandle(self, request: Request, insts: list[API], error: Exception) -> Response:
+    async def _ahandle(
+        self, request: Request, insts: list[API], error: Exception, levels: int | None = None
+    ) -> Response:
         for i, hook in self.errors:
-            if isinstance(error, hook.info.errors):
+            if (levels is None or i < levels) and isinstance(error, hook.info.errors):
                 try:
                     r = await self._invoke(hook.is_async, hook.func, insts[i], error)
                 except Exception as e:
