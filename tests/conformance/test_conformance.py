@@ -86,6 +86,30 @@ CASES: dict[str, tuple[str, str, dict[str, Any]]] = {
         "/api/client",
         {"headers": {"X-Forwarded-For": "203.0.113.7, 10.0.0.2", "X-Forwarded-Proto": "https"}},
     ),
+    # UtilMeta's class-level ("general") parameters, path templates with defaults, segment regexes, hook path params
+    "general-params": (
+        "GET",
+        "/api/general/me?limit=3",
+        {"headers": {"X-Token": "t1", "Cookie": "session=s1"}},
+    ),
+    "general-defaults": ("GET", "/api/general/me", {"headers": {"X-Token": "t1"}}),
+    "general-missing": ("GET", "/api/general/me", {}),
+    "general-invalid": ("GET", "/api/general/me?limit=0", {"headers": {"X-Token": "t1"}}),
+    "general-in-sub-api": ("GET", "/api/general/articles/how-to-guide", {"headers": {"X-Token": "t1"}}),
+    "general-in-sub-api-missing": ("GET", "/api/general/articles/how-to-guide", {}),
+    "slug-mismatch": ("GET", "/api/general/articles/How_To", {"headers": {"X-Token": "t1"}}),
+    "hook-path-param": (
+        "GET",
+        "/api/general/articles/how-to-guide/comments/2?reader=ann",
+        {"headers": {"X-Token": "t1"}},
+    ),
+    "hook-path-param-refuses": ("GET", "/api/general/articles/locked/comments", {"headers": {"X-Token": "t1"}}),
+    "path-default-left-out": ("GET", "/api/general/doc/en", {"headers": {"X-Token": "t1"}}),
+    "path-default-given": ("GET", "/api/general/doc/zh/3", {"headers": {"X-Token": "t1"}}),
+    "path-default-invalid": ("GET", "/api/general/doc/en/0", {"headers": {"X-Token": "t1"}}),
+    "path-required-left-out": ("GET", "/api/general/doc", {"headers": {"X-Token": "t1"}}),
+    "path-regex": ("GET", "/api/general/code/abc", {"headers": {"X-Token": "t1"}}),
+    "path-regex-mismatch": ("GET", "/api/general/code/abcdefghij", {"headers": {"X-Token": "t1"}}),
 }
 
 #: headers whose value must be the same everywhere (others — Date, Server, … — are the server's business)

@@ -127,19 +127,20 @@ class OperationBuilder:
     # -- parameters --------------------------------------------------------------------------------
 
     def parameters(self, handler: Handler) -> list[dict[str, Any]]:
-        parsers = [p for _, _, p in handler.befores] + [handler.parser]
+        # the API classes' own parameters and the before hooks' are the operation's too
+        parsers = [p for _, p in handler.generals] + [p for _, _, p in handler.befores] + [handler.parser]
         found: dict[tuple[str, str], dict[str, Any]] = {}
         for location in _LOCATIONS:
             for parser in parsers:
                 for f in parser.fields[location]:
-                    self._add(found, self._parameter(location, f))
+                    self._add(found, self._parameter(location, f, handler))
                 container = parser.containers.get(location)
                 if container is not None:
                     for param in self._expand(location, container):
                         self._add(found, param)
             if location == "path":
                 for var in route_vars(handler.route):  # a parent's path variable no parameter reads
-                    self._add(found, self._path_param(var, {"type": "string"}))
+                    self._add(found, self._path_param(var, {"type": "string"}, handler.path_regex.get(var, "[^/]+")))
         return list(found.values())
 
     @staticmethod
@@ -154,7 +155,7 @@ class OperationBuilder:
             schema["pattern"] = f"^(?:{regex})$"  # what the route segment matches
         return {"name": name, "in": "path", "required": True, "schema": schema}
 
-    def _parameter(self, location: str, f: Field) -> dict[str, Any] | None:
+    def _parameter(self, location: str, f: Field, handler: Handler) -> dict[str, Any] | None:
         marker = f.marker
         name = f.wire
         if location == "header":
@@ -164,7 +165,10 @@ class OperationBuilder:
         schema = _describe(self.schemas.of(f.type), f)
         if location == "path":
             regex = marker.segment_regex if isinstance(marker, PathParam) else "[^/]+"
-            param = self._path_param(name, schema, regex)
+            param = self._path_param(name, schema, handler.path_regex.get(name, regex))  # what the route matches
+            if name in handler.path_defaults:
+                # OpenAPI has no optional path parameter: say it in words
+                param["description"] = "May be left out of the path (with the variables after it): its default applies"
         else:
             param = {"name": name, "in": location, "required": f.required, "schema": schema}
         if marker.description:
@@ -273,7 +277,7 @@ class OperationBuilder:
             errors.append(400)
         if route_vars(handler.route):
             errors.append(404)
-        if handler.parser.needs_body or any(p.needs_body for _, _, p in handler.befores):
+        if handler.needs_body:
             errors.append(413)
             if not handler.parser.raw_body:
                 errors.append(415)

@@ -9,26 +9,29 @@ from __future__ import annotations
 import contextvars
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
-from utilmeta.core.api.base import API, Endpoint, Hook
+from utilmeta.core.api.base import API, PARSED, Endpoint, Hook
 from utilmeta.core.request import Request
+from utilmeta.core.request.params import PathParam
 from utilmeta.core.request.parser import Limits, Parser, route_vars
 from utilmeta.core.response import Response
 from utilmeta.core.response.encoding import enc_hook
-from utilmeta.utils.exceptions import ServerError, status_of
+from utilmeta.utils.exceptions import DeclarationError, ParseError, ServerError, status_of
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
+    from utilmeta.core.api.decorators import RouteInfo
     from utilmeta.core.api.plugin import Plugin
 
 __all__ = ["Handler", "BuildContext", "run_in_thread"]
 
 logger = logging.getLogger("utilmeta")
+_DEFAULT_SEGMENT = PathParam.default_regex
 R = TypeVar("R")
 
 _executor: ThreadPoolExecutor | None = None
@@ -69,6 +72,8 @@ class Level(msgspec.Struct):
     api: type[API]
     next_attr: str | None
     next_api: type[API] | None
+    #: the ``api.route(...)`` the attribute was given (a hook may name it as its target)
+    next_info: RouteInfo | None = None
 
 
 def _targets(hook: Hook, endpoint: Endpoint, level: Level, is_owner: bool) -> bool:
@@ -77,11 +82,42 @@ def _targets(hook: Hook, endpoint: Endpoint, level: Level, is_owner: bool) -> bo
             return True
         if is_owner and (t is endpoint.func or t == endpoint.name):
             return True
-        if not is_owner and (t == level.next_attr or t is level.next_api):
+        if not is_owner and (t == level.next_attr or t is level.next_api or t is level.next_info):
             return True
         if t is endpoint.owner:
             return True
     return False
+
+
+def _path_rules(parsers: list[Parser], route: str, where: str) -> tuple[dict[str, str], set[str]]:
+    """What each path variable of ``route`` matches, and which may be left out, from everything
+    that declares it (the classes' own parameters, before hooks, the endpoint). A regex other than
+    the default must be the same wherever it is declared; a variable may be left out when every
+    declaration gives it a default."""
+    regex: dict[str, str] = {}
+    declared: dict[str, bool] = {}
+    for parser in parsers:
+        for name, pattern in parser.path_regex.items():
+            known = regex.get(name)
+            if known is None or known == _DEFAULT_SEGMENT:
+                regex[name] = pattern
+            elif pattern != known and pattern != _DEFAULT_SEGMENT:
+                raise DeclarationError(
+                    f"{where}: path variable {{{name}}} of {route!r} is declared with two regexes: "
+                    f"{known!r} and {pattern!r} ({parser.where})"
+                )
+            declared[name] = declared.get(name, True) and name in parser.path_defaults
+    names = set(route_vars(route))
+    return regex, {name for name, optional in declared.items() if optional and name in names}
+
+
+def _bare(cls: type[API], request: Request) -> API:
+    """An instance whose own ``__init__`` did not run (it could not, or raised): only ``self.request``
+    is set, for the error hooks that may still answer."""
+    inst = cls.__new__(cls)
+    inst.__dict__[PARSED] = True
+    API.__init__(inst, request)
+    return inst
 
 
 class Handler:
@@ -90,8 +126,12 @@ class Handler:
         self.route = full_route
         self.func = endpoint.func
         self.ctx = ctx
-        self.parser = endpoint.parser_for(full_route)
+        self.parser = endpoint.parser.mounted_at(full_route)  # parents' path variables are parameters too
         self.classes = [lv.api for lv in levels]
+        #: (level, parser) of the API classes' own parameters, set on their instances
+        self.generals: list[tuple[int, Parser]] = [
+            (i, level.api._params.mounted_at(full_route)) for i, level in enumerate(levels) if level.api._params
+        ]
         befores: list[tuple[int, Hook, Parser]] = []
         afters: list[tuple[int, Hook]] = []
         errors: list[tuple[int, Hook]] = []
@@ -104,12 +144,9 @@ class Handler:
                 if not _targets(hook, endpoint, level, i == last):
                     continue
                 if hook.info.kind == "before":
-                    parser = hook.parser
-                    if parser is None or route_vars(full_route):
-                        # path variables of the mounted route are path parameters of the hook too
-                        localns = hook.parser.localns if hook.parser is not None else None
-                        parser = Parser(hook.func, full_route, where=hook.where, localns=localns)
-                    befores.append((i, hook, parser))
+                    assert hook.parser is not None
+                    # path variables of the mounted route are path parameters of the hook too
+                    befores.append((i, hook, hook.parser.mounted_at(full_route)))
                 elif hook.info.kind == "after":
                     afters.append((i, hook))
                     if template is None and hook.template is not None:
@@ -128,7 +165,9 @@ class Handler:
         self.afters = list(reversed(afters))
         self.errors = list(reversed(errors))
         self.plugins = plugins
-        self.simple = not (befores or afters or errors or plugins)
+        self.simple = not (befores or afters or errors or plugins or self.generals)
+        parsers = [p for _, p in self.generals] + [p for _, _, p in befores] + [self.parser]
+        self.path_regex, self.path_defaults = _path_rules(parsers, full_route, endpoint.where)
         self.needs_body = self.parser.needs_body or any(p.needs_body for _, _, p in befores)
         self.body_limit = self.parser.body_limit or ctx.limits.max_body_size
         callables = [endpoint.is_async] + [h.is_async for _, h, _ in befores] + [h.is_async for _, h in afters]
@@ -191,8 +230,39 @@ class Handler:
                 response = r
         return self.render(request, response)
 
-    def _instances(self, request: Request) -> list[API]:
-        return [cls(request) for cls in self.classes]
+    def _instances(self, request: Request) -> tuple[list[API], Exception | None, int]:
+        """One instance per API class on the way, the error that stopped making them, and how many
+        levels' error hooks may answer it.
+
+        The classes' own parameters are parsed first and set before ``__init__`` runs, which may
+        read them (as UtilMeta's guides do). A bad one stops everything before any ``__init__``:
+        the instances are then bare (only ``self.request``) and every level's error hooks may
+        answer. An ``__init__`` that raises leaves the instances after it bare: only the levels
+        before it answer."""
+        values: dict[int, dict[str, Any]] = {}
+        if self.generals:
+            problems: list[Mapping[str, Any]] = []
+            for i, parser in self.generals:
+                try:
+                    values[i] = parser.parse(request, None, self.ctx.limits)
+                except ParseError as e:
+                    problems += e.errors
+            if problems:
+                return [_bare(cls, request) for cls in self.classes], ParseError(problems), len(self.classes)
+        insts: list[API] = []
+        for i, cls in enumerate(self.classes):
+            try:
+                if self.generals:
+                    inst = cls.__new__(cls)
+                    inst.__dict__.update(values.get(i, ()))
+                    inst.__dict__[PARSED] = True
+                    inst.__init__(request)  # type: ignore[misc]
+                else:
+                    inst = cls(request)
+            except Exception as e:
+                return insts + [_bare(c, request) for c in self.classes[i:]], e, i
+            insts.append(inst)
+        return insts, None, 0
 
     # -- sync ----------------------------------------------------------------------------------
 
@@ -217,7 +287,9 @@ class Handler:
 
     def run(self, request: Request, body: bytes | None) -> Response:
         """Hooks, parsing, the call and rendering, once the body is read (sync code only)."""
-        insts = self._instances(request)
+        insts, failed, levels = self._instances(request)
+        if failed is not None:  # a bad class parameter, or an API's __init__ raised
+            return self.finish(request, self._handle(request, insts, failed, levels))
         limits = self.ctx.limits
         try:
             for i, hook, parser in self.befores:
@@ -232,9 +304,10 @@ class Handler:
             response = self._handle(request, insts, e)
         return self.finish(request, response)
 
-    def _handle(self, request: Request, insts: list[API], error: Exception) -> Response:
+    def _handle(self, request: Request, insts: list[API], error: Exception, levels: int | None = None) -> Response:
+        """The first error hook (of the first ``levels`` levels) that answers ``error``, else the error response."""
         for i, hook in self.errors:
-            if isinstance(error, hook.info.errors):
+            if (levels is None or i < levels) and isinstance(error, hook.info.errors):
                 try:
                     r = hook.func(insts[i], error)
                 except Exception as e:
@@ -274,7 +347,9 @@ class Handler:
         return await run_in_thread(lambda: func(*args, **kwargs))
 
     async def arun(self, request: Request, body: bytes | None) -> Response:
-        insts = self._instances(request)
+        insts, failed, levels = self._instances(request)
+        if failed is not None:  # a bad class parameter, or an API's __init__ raised
+            return self.finish(request, await self._ahandle(request, insts, failed, levels))
         limits = self.ctx.limits
         try:
             for i, hook, parser in self.befores:
@@ -291,9 +366,11 @@ class Handler:
             response = await self._ahandle(request, insts, e)
         return self.finish(request, response)
 
-    async def _ahandle(self, request: Request, insts: list[API], error: Exception) -> Response:
+    async def _ahandle(
+        self, request: Request, insts: list[API], error: Exception, levels: int | None = None
+    ) -> Response:
         for i, hook in self.errors:
-            if isinstance(error, hook.info.errors):
+            if (levels is None or i < levels) and isinstance(error, hook.info.errors):
                 try:
                     r = await self._invoke(hook.is_async, hook.func, insts[i], error)
                 except Exception as e:

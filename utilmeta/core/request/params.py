@@ -13,6 +13,7 @@ template, otherwise query parameters.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 __all__ = [
@@ -110,10 +111,17 @@ class QueryParam(Param):
 
 
 class PathParam(Param):
-    """A path parameter. ``regex`` sets what the route segment matches (default: ``[^/]+``)."""
+    """A path parameter. ``regex`` (the first positional argument, as in UtilMeta) is what the
+    route segment must match, whole (default: ``[^/]+``); a path that does not match is a 404.
+    ``^``/``$`` around it are accepted and mean nothing more."""
 
     location = "path"
     default_regex = r"[^/]+"
+
+    def __init__(self, regex: str | None = None, *, alias: str | None = None, **kwargs: Any):
+        super().__init__(alias, regex=regex, **kwargs)
+        if self.pattern is not None:
+            self.pattern = _segment_regex(type(self).__name__, self.pattern)
 
     @property
     def segment_regex(self) -> str:
@@ -128,7 +136,9 @@ class PathParam(Param):
 
 
 class SlugPathParam(PathParam):
-    default_regex = r"[a-zA-Z0-9_-]+"
+    """Lower-case words joined by single hyphens (``how-to-guide``), as UtilMeta matches them."""
+
+    default_regex = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 
 
 class FilePathParam(PathParam):
@@ -200,6 +210,24 @@ class Headers(Param):
 class Cookies(Param):
     location = "cookie"
     container = True
+
+
+def _segment_regex(where: str, regex: str) -> str:
+    """``regex`` as it goes into a route's pattern: compiled once to refuse a bad one now, its
+    anchors dropped (the segment is always matched whole), and without named groups of its own."""
+    if regex.startswith("^"):
+        regex = regex[1:]
+    if regex.endswith("$"):
+        head = regex[:-1]
+        if (len(head) - len(head.rstrip("\\"))) % 2 == 0:  # not an escaped \$
+            regex = head
+    try:
+        compiled = re.compile(regex)
+    except re.error as e:
+        raise ValueError(f"{where}: regex {regex!r} is not a valid regular expression: {e}") from None
+    if compiled.groupindex:
+        raise ValueError(f"{where}: regex {regex!r} has named groups; use plain (...) groups")
+    return regex
 
 
 def as_marker(value: Any) -> Param | None:

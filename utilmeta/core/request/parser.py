@@ -160,25 +160,59 @@ class Parser:
 
     def __init__(
         self,
-        func: Callable[..., Any],
-        route: str,
+        func: Callable[..., Any] | None,
+        route: str | None,
         *,
         where: str,
         skip_first: bool = True,
         localns: dict[str, Any] | None = None,
+        declared: list[tuple[inspect.Parameter, Any]] | None = None,
+        mounted: bool = True,
     ):
+        """``func``'s parameters (after ``self`` unless not ``skip_first``), or the ``declared``
+        ``(parameter, type)`` pairs when there is no function (an API class's own parameters).
+        ``route`` is the whole route, or with ``mounted=False`` only the endpoint's own part (None
+        for a hook or a class): a declared path parameter it lacks may come from the routes it is
+        mounted under, and :meth:`mounted_at` checks it there."""
+        self.func = func
+        self.skip_first = skip_first
+        self.declared = declared
         self.localns = localns
         self.where = where
-        self.path_names = set(route_vars(route))
+        self.route = route or ""
+        self.mounted = mounted and route is not None
+        self.path_names = set(route_vars(self.route))
         self.path_regex: dict[str, str] = {}
+        #: path parameters given a default: the route may end before them
+        self.path_defaults: set[str] = set()
         self.fields: dict[str, list[Field]] = {"query": [], "path": [], "header": [], "cookie": [], "body": []}
         self.containers: dict[str, Field] = {}
         self.body_limit: int | None = None
         self.body_required = False
         self.content_types: tuple[str, ...] = ()
-        self._collect(func, skip_first)
+        if declared is not None:
+            for param, tp in declared:
+                self._add(param, tp)
+        elif func is not None:
+            self._collect(func, skip_first)
         self.needs_body = bool(self.fields["body"]) or "body" in self.containers
         self._compile()
+
+    def mounted_at(self, route: str) -> Parser:
+        """This parser for its function mounted at ``route``: the route's variables become path
+        parameters of the same name, and declared path parameters must be among them. Returns
+        ``self`` when nothing changes."""
+        names = set(route_vars(route))
+        if names == self.path_names and all(f.wire in names for f in self.fields["path"]):
+            return self
+        return Parser(
+            self.func,
+            route,
+            where=self.where,
+            skip_first=self.skip_first,
+            localns=self.localns,
+            declared=self.declared,
+        )
 
     # -- declaration ---------------------------------------------------------------------------
 
@@ -227,13 +261,16 @@ class Parser:
                 marker = QueryParam()
         if marker.default is not MISSING:
             default = marker.default
+        explicit_default = default is not MISSING
         if default is MISSING and marker.required is not True and _is_optional(tp):
             default = None
         location = marker.location
         if isinstance(marker, PathParam):
-            if p.name not in self.path_names and (marker.alias or p.name) not in self.path_names:
-                raise self._fail(p.name, "declared as a path parameter but not in the route template")
+            if self.mounted and (marker.alias or p.name) not in self.path_names:
+                raise self._fail(p.name, f"declared as a path parameter but not in the route template {self.route!r}")
             self.path_regex[marker.alias or p.name] = marker.segment_regex
+            if explicit_default:
+                self.path_defaults.add(marker.alias or p.name)
         if _mentions_file(tp) and location != "body":
             raise self._fail(p.name, "files can only come from a multipart body")
         if marker.container:
