@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     import tempfile
     from pathlib import Path
 
-__all__ = ["File", "MEMORY_LIMIT"]
+__all__ = ["File", "Image", "Audio", "Video", "MEMORY_LIMIT"]
 
 #: Uploads up to this many bytes stay in memory; larger ones roll over to a temporary file.
 MEMORY_LIMIT = 1024 * 1024
@@ -35,7 +35,13 @@ class File:
 
     ``content`` may be bytes (copied into a spooled buffer the ``File`` owns) or an open
     binary file object (used as is; its size is measured by seeking to the end).
+
+    Subclasses that set :attr:`media` accept only that kind of content: a parameter declared as
+    ``Image`` refuses a ``text/plain`` upload with a 400 naming the parameter.
     """
+
+    #: the major media type this class accepts (``"image"``), None for any
+    media: str | None = None
 
     def __init__(
         self,
@@ -59,6 +65,32 @@ class File:
             self._file = content
         self.size: int = self._file.seek(0, os.SEEK_END)
         self._file.seek(0)
+        self._check_media()
+
+    def _check_media(self) -> None:
+        media = self.media
+        if media is not None and not self.content_type.lower().startswith(media + "/"):
+            article = "an" if media[0] in "aeiou" else "a"
+            raise ValueError(f"expected {article} {media}/* file, got {self.content_type!r}")
+
+    @classmethod
+    def accept(cls, upload: File) -> File:
+        """``upload`` as this class, or ValueError if its content type is not one this class takes.
+
+        The upload itself is re-classed (not copied): it keeps its buffer and the request still
+        closes it after the response."""
+        if isinstance(upload, cls):
+            return upload
+        original = type(upload)
+        if not issubclass(cls, original):
+            raise ValueError(f"expected {cls.__name__}, got {original.__name__}")
+        upload.__class__ = cls
+        try:
+            upload._check_media()
+        except ValueError:
+            upload.__class__ = original
+            raise
+        return upload
 
     def _own(self, buffer: IO[bytes]) -> None:
         # A spool that rolled over holds an open temporary file; close it when the File is
@@ -161,3 +193,21 @@ class File:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} filename={self.filename!r} content_type={self.content_type!r} size={self.size}>"
+
+
+class Image(File):
+    """An uploaded file whose content type is ``image/*``."""
+
+    media = "image"
+
+
+class Audio(File):
+    """An uploaded file whose content type is ``audio/*``."""
+
+    media = "audio"
+
+
+class Video(File):
+    """An uploaded file whose content type is ``video/*``."""
+
+    media = "video"

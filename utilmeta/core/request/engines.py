@@ -15,6 +15,8 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 import msgspec
 
+from utilmeta.core.file import File
+
 __all__ = ["Invalid", "Converter", "converter_for", "is_pydantic", "is_utype", "dec_hook"]
 
 
@@ -51,9 +53,12 @@ def _malformed(error: Exception) -> Invalid:
 
 
 def dec_hook(tp: type, obj: Any) -> Any:
-    """Let already-built objects (uploaded ``File`` s) pass through msgspec conversion."""
+    """Let already-built objects (uploaded ``File`` s) pass through msgspec conversion; an upload
+    given to an ``Image``/``Audio``/``Video`` parameter is checked for its content type."""
     if isinstance(tp, type) and isinstance(obj, tp):
         return obj
+    if isinstance(obj, File) and isinstance(tp, type) and issubclass(tp, File):
+        return tp.accept(obj)
     name = getattr(tp, "__name__", str(tp))
     raise ValueError(f"expected {name}, got {type(obj).__name__}")
 
@@ -148,12 +153,32 @@ class PydanticConverter(Converter):
             raise self._invalid(e) from None
 
 
+def _utype_file(transformer: Any, data: Any, cls: type[File]) -> File:
+    """How utype turns form data into a ``File`` field of a utype schema."""
+    if isinstance(data, list) and data:
+        data = data[-1]
+    if not isinstance(data, File):
+        raise TypeError(f"expected an uploaded file, got {type(data).__name__}")
+    return cls.accept(data)
+
+
 class UtypeConverter(Converter):
+    _files_registered = False
+
     def __init__(self, tp: Any):
         import utype
+        from utype.parser.rule import Rule
 
+        if not UtypeConverter._files_registered:
+            utype.register_transformer(File)(_utype_file)
+            UtypeConverter._files_registered = True
         self.type = tp
-        self._parse = utype.type_transform
+        # a schema class parses itself; a generic around one (List[Schema]) needs a utype rule
+        rule = Rule.parse_annotation(tp) if get_origin(tp) is not None else None
+        if rule is not None and rule is not tp:
+            self._parse: Callable[[Any, Any], Any] = lambda obj, _tp: rule.parse(obj)
+        else:
+            self._parse = utype.type_transform
 
     def convert(self, obj: Any, lax: bool) -> Any:
         try:
@@ -162,10 +187,22 @@ class UtypeConverter(Converter):
             return self._fail(e)
 
     def _fail(self, e: Exception) -> Any:
-        # utype's ParseError names the item and the reason; a missing item has no message
-        item = getattr(e, "item", None)
-        message = getattr(e, "msg", None) or ("required, not given" if item else str(e))
-        path = ".".join(str(r) for r in (getattr(e, "routes", None) or [])) or (str(item) if item else "")
+        # utype's ParseError names the item and the reason, and wraps the error of a nested item
+        # (List[Schema]: item 1, then its field); a missing item has no message
+        items: list[Any] = []
+        error: Any = e
+        while True:
+            item = getattr(error, "item", None)
+            if item is not None:
+                items.append(item)
+            inner = getattr(error, "origin_exc", None)
+            if inner is None or getattr(inner, "item", None) is None:
+                break
+            error = inner
+        message = getattr(error, "msg", None) or ("required, not given" if items else str(error))
+        routes = getattr(e, "routes", None) or items
+        # the path as msgspec writes it: tags[0].name
+        path = "".join(f"[{r}]" if isinstance(r, int) else f".{r}" for r in routes).lstrip(".")
         raise Invalid(str(message), path) from None
 
     def decode_json(self, data: bytes) -> Any:
