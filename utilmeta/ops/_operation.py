@@ -227,6 +227,11 @@ class OperationBuilder:
         body: dict[str, Any] = {"content": content}
         if container is not None and container.marker.description:
             body["description"] = container.marker.description
+        if container is not None and container.marker.example is not MISSING:
+            ok, value = default_value(container.marker.example)
+            if ok:
+                for media in content.values():
+                    media["example"] = value
         body["required"] = bool(parser.body_required)
         return body
 
@@ -265,6 +270,10 @@ class OperationBuilder:
                 schema["description"] = f.marker.description
             if f.marker.deprecated:
                 schema["deprecated"] = True
+            if f.marker.example is not MISSING:
+                ok, value = default_value(f.marker.example)
+                if ok:
+                    schema["examples"] = [value]
             properties[f.wire] = schema
             if f.required:
                 required.append(f.wire)

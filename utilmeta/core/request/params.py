@@ -133,7 +133,14 @@ class PathParam(Param):
 
     @property
     def segment_regex(self) -> str:
-        return self.pattern or self.default_regex
+        """What the route segment matches; anchors (``^[a-z]+$``) are dropped, the segment is
+        matched whole anyway."""
+        regex = self.pattern or self.default_regex
+        if regex.startswith("^"):
+            regex = regex[1:]
+        if regex.endswith("$") and not regex.endswith("\\$"):
+            regex = regex[:-1]
+        return regex
 
     @property
     def constraints(self) -> dict[str, Any]:
@@ -168,23 +175,14 @@ class CookieParam(Param):
 
 
 class _Whole(Param):
-    """A whole location as one value (a schema, a dict). It has no name on the wire and no
-    value constraints: those belong to the schema's fields."""
+    """A whole location as one value (a schema, a dict). It takes no options: the name on the
+    wire, constraints and documentation belong to the schema's fields, and the location is
+    always there (if empty), so it has no default."""
 
     container = True
 
-    def __init__(
-        self,
-        *,
-        default: Any = MISSING,
-        required: bool | None = None,
-        description: str | None = None,
-        example: Any = MISSING,
-        deprecated: bool = False,
-    ):
-        super().__init__(
-            default=default, required=required, description=description, example=example, deprecated=deprecated
-        )
+    def __init__(self) -> None:
+        super().__init__()
 
 
 class Query(_Whole):
@@ -225,15 +223,9 @@ class Body(Param):
         required: bool | None = None,
         description: str | None = None,
         example: Any = MISSING,
-        deprecated: bool = False,
     ):
         super().__init__(
-            default=default,
-            required=required,
-            max_length=max_length,
-            description=description,
-            example=example,
-            deprecated=deprecated,
+            default=default, required=required, max_length=max_length, description=description, example=example
         )
         if content_type:
             self.content_types = (content_type.lower(),)
@@ -258,15 +250,9 @@ class _TypedBody(Body):
         required: bool | None = None,
         description: str | None = None,
         example: Any = MISSING,
-        deprecated: bool = False,
     ):
         super().__init__(
-            max_length=max_length,
-            default=default,
-            required=required,
-            description=description,
-            example=example,
-            deprecated=deprecated,
+            max_length=max_length, default=default, required=required, description=description, example=example
         )
 
 
