@@ -13,6 +13,7 @@ import time
 from typing import Annotated, Any, Literal, Optional
 
 import msgspec
+from moved import AsyncMovedAPI, MovedAPI
 
 from utilmeta import UtilMeta
 from utilmeta.conf import Preference
@@ -64,6 +65,7 @@ def _sync_api() -> type[api.API]:
     class RootAPI(api.API):
         items: ItemAPI
         wrapped: WrappedAPI
+        moved: MovedAPI
 
         @api.get
         def hello(self) -> str:
@@ -161,6 +163,8 @@ def _async_api() -> type[api.API]:
     base = _sync_api()
 
     class AsyncRootAPI(base):  # type: ignore[misc, valid-type]
+        moved: AsyncMovedAPI
+
         @api.get
         async def hello(self) -> str:
             await asyncio.sleep(0)

@@ -47,6 +47,11 @@ def from_msgspec(error: msgspec.ValidationError) -> Invalid:
     return Invalid(message.replace("`", ""), path)
 
 
+def _path(items: Any) -> str:
+    """A place inside a value as msgspec writes it (``tags[0].name``), whichever engine found it."""
+    return "".join(f"[{i}]" if isinstance(i, int) else f".{i}" for i in items).lstrip(".")
+
+
 def _malformed(error: Exception) -> Invalid:
     text = str(error)
     return Invalid(text if text.startswith("JSON is malformed") else f"JSON is malformed: {text}")
@@ -133,8 +138,7 @@ class PydanticConverter(Converter):
     @staticmethod
     def _invalid(error: Any) -> Invalid:
         first = error.errors()[0]
-        path = ".".join(str(p) for p in first.get("loc", ()))
-        return Invalid(first.get("msg", "invalid"), path)
+        return Invalid(first.get("msg", "invalid"), _path(first.get("loc", ())))
 
     def convert(self, obj: Any, lax: bool) -> Any:
         from pydantic import ValidationError
@@ -200,10 +204,7 @@ class UtypeConverter(Converter):
                 break
             error = inner
         message = getattr(error, "msg", None) or ("required, not given" if items else str(error))
-        routes = getattr(e, "routes", None) or items
-        # the path as msgspec writes it: tags[0].name
-        path = "".join(f"[{r}]" if isinstance(r, int) else f".{r}" for r in routes).lstrip(".")
-        raise Invalid(str(message), path) from None
+        raise Invalid(str(message), _path(getattr(e, "routes", None) or items)) from None
 
     def decode_json(self, data: bytes) -> Any:
         try:
