@@ -157,25 +157,14 @@ class PydanticConverter(Converter):
             raise self._invalid(e) from None
 
 
-def _utype_file(transformer: Any, data: Any, cls: type[File]) -> File:
-    """How utype turns form data into a ``File`` field of a utype schema."""
-    if isinstance(data, list) and data:
-        data = data[-1]
-    if not isinstance(data, File):
-        raise TypeError(f"expected an uploaded file, got {type(data).__name__}")
-    return cls.accept(data)
-
-
 class UtypeConverter(Converter):
-    _files_registered = False
-
     def __init__(self, tp: Any):
         import utype
         from utype.parser.rule import Rule
 
-        if not UtypeConverter._files_registered:
-            utype.register_transformer(File)(_utype_file)
-            UtypeConverter._files_registered = True
+        from utilmeta.core.file import _file
+
+        _file.register_with_utype()
         self.type = tp
         # a schema class parses itself; a generic around one (List[Schema]) needs a utype rule
         rule = Rule.parse_annotation(tp) if get_origin(tp) is not None else None
@@ -203,8 +192,10 @@ class UtypeConverter(Converter):
             if inner is None or getattr(inner, "item", None) is None:
                 break
             error = inner
-        message = getattr(error, "msg", None) or ("required, not given" if items else str(error))
-        raise Invalid(str(message), _path(getattr(e, "routes", None) or items)) from None
+        message = str(getattr(error, "msg", None) or ("required, not given" if items else error))
+        # utype words an error raised by a converter as "ValueError: <what it said>"
+        message = re.sub(r"^(?:ValueError|TypeError): ", "", message)
+        raise Invalid(message, _path(getattr(e, "routes", None) or items)) from None
 
     def decode_json(self, data: bytes) -> Any:
         try:

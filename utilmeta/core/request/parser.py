@@ -569,10 +569,8 @@ def _schema_fields(tp: Any) -> list[tuple[str, bool]]:
     """``(name on the wire, takes a list)`` for each field of a schema type (msgspec, dataclass,
     TypedDict, utype or pydantic), [] for other types."""
     if is_utype(tp):
-        return [
-            (f.name, isinstance(f.type, type) and issubclass(f.type, (list, tuple, set, frozenset)))
-            for f in tp.__parser__.fields.values()
-        ]
+        sequences = (list, tuple, set, frozenset)
+        return [(f.name, getattr(f.type, "__origin__", None) in sequences) for f in tp.__parser__.fields.values()]
     if is_pydantic(tp):
         return [(f.alias or n, is_list_type(f.annotation)) for n, f in tp.model_fields.items()]
     try:
