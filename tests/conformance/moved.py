@@ -148,6 +148,8 @@ CASES: dict[str, tuple[str, str, dict[str, Any], int]] = {
         400,
     ),
     "list-utype": ("POST", "/api/moved/gadgets", {"json": [{"sku": "ABC-123", "stock": 2}, {"sku": "XYZ-999"}]}, 200),
+    "list-utype-one-object": ("POST", "/api/moved/gadgets", {"json": {"sku": "ABC-123", "stock": 1}}, 200),
+    "list-utype-one-form": ("POST", "/api/moved/gadgets", {"data": {"sku": "ABC-123", "stock": "5"}}, 200),
     "list-utype-invalid": ("POST", "/api/moved/gadgets", {"json": [{"sku": "ABC-123"}, {"sku": "nope"}]}, 400),
     "list-msgspec": ("POST", "/api/moved/gadget_structs", {"json": [{"sku": "a", "stock": 1}]}, 200),
     "list-pydantic": ("POST", "/api/moved/gadget_models", {"json": [{"sku": "a"}, {"sku": "b", "stock": 4}]}, 200),

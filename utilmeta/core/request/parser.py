@@ -321,6 +321,8 @@ class Parser:
         body_fields = self.fields["body"]
         self.body_required = any(f.required for f, _ in self.bodies) or any(f.required for f in body_fields)
         self.raw_body = container is not None and raw_type(container.type) is not None
+        #: whole-body parameters of a list type (``List[Schema]``)
+        self.list_bodies = {f.name for f, _ in self.bodies if is_list_type(f.type)}
         marker = container.marker if container is not None else None
         explicit = isinstance(marker, Body) and marker.explicit_content_type
         if self.raw_body:
@@ -349,7 +351,8 @@ class Parser:
             self.content_types = forms
         wires = set(self.body_struct.list_wires) if self.body_struct is not None else set()
         for f, _ in self.bodies:
-            wires.update(_list_fields(f.type))
+            item = get_args(f.type)[0] if f.name in self.list_bodies and get_args(f.type) else f.type
+            wires.update(_list_fields(item))
         self.form_list_wires = wires
 
     def _step_for(self, location: str) -> Callable[[Request], dict[str, Any]] | None:
@@ -477,14 +480,16 @@ class Parser:
         out = {}
         if ctype == "application/json":
             check_json_depth(body, limits.json_max_depth)
+            # a list body also takes one object: the list of that one item
+            one = b"[" + body + b"]" if self.list_bodies and body.lstrip()[:1] == b"{" else body
             for f, conv in self.bodies:
-                out[f.name] = conv.decode_json(body)
+                out[f.name] = conv.decode_json(one if f.name in self.list_bodies else body)
             if fields is not None:
                 out.update(fields.decode_json(body))
             return out
         data = self._form_data(request, body, ctype, limits)
         for f, conv in self.bodies:
-            out[f.name] = conv.convert(data, True)
+            out[f.name] = conv.convert([data] if f.name in self.list_bodies else data, True)
         if fields is not None:
             out.update(fields.convert(data, lax=True))  # form values are strings
         return out
