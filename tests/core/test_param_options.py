@@ -285,3 +285,20 @@ def test_a_tutorial_style_division_by_a_gt_zero_parameter_is_a_400_not_a_500() -
     r = client.get("/share?total=9&people=0")
     assert r.status_code == 400
     assert r.json()["errors"][0]["name"] == "people"
+
+
+def test_enum_on_a_list_parameter_and_required_false_without_a_default() -> None:
+    class TagAPI(api.API):
+        @api.get
+        def tags(self, tag: list[str] = request.QueryParam(enum=["a", "b"], default=[])) -> list:
+            return tag
+
+        @api.get
+        def maybe(self, q: str = request.QueryParam(required=False)) -> Optional[str]:
+            return q
+
+    client = TestClient(TagAPI)
+    assert client.get("/tags?tag=a&tag=b").json() == ["a", "b"]
+    assert client.get("/tags?tag=a&tag=z").status_code == 400
+    assert client.get("/maybe").content == b""  # None
+    assert client.get("/maybe?q=x").text == "x"

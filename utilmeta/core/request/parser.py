@@ -274,6 +274,8 @@ class Parser:
         if not values or not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in values):
             raise self._fail(name, f"enum= takes str or int values, got {values!r}; use an Enum or Literal type")
         narrowed: Any = Literal[values]
+        if is_list_type(tp):  # ?tag=a&tag=b: each value one of the enum
+            narrowed = list[narrowed]
         return Optional[narrowed] if _is_optional(tp) and tp is not Any else narrowed
 
     def _add_body(self, field: Field, marker: Body) -> None:
