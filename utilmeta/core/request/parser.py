@@ -303,7 +303,11 @@ class Parser:
         self.locations = {
             loc: _Location(loc, fields, lax=True) for loc, fields in self.fields.items() if fields and loc != "body"
         }
-        self.container_converters = {loc: converter_for(f.type) for loc, f in self.containers.items()}
+        self.container_converters = {
+            loc: converter_for(f.type)
+            for loc, f in self.containers.items()
+            if loc != "body"  # body: self.bodies
+        }
         body_fields = self.fields["body"]
         self.file_fields = {f.wire: f for f in body_fields if _mentions_file(f.type)}
         self.body_struct = _Location("body", body_fields, lax=False) if body_fields else None
