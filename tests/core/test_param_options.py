@@ -302,3 +302,22 @@ def test_enum_on_a_list_parameter_and_required_false_without_a_default() -> None
     assert client.get("/tags?tag=a&tag=z").status_code == 400
     assert client.get("/maybe").content == b""  # None
     assert client.get("/maybe?q=x").text == "x"
+
+
+def test_utype_params_inside_annotated() -> None:
+    from typing import Annotated
+
+    class CountAPI(api.API):
+        @api.get
+        def count(self, n: Annotated[int, utype.Param(ge=2)] = 3) -> int:
+            return n
+
+    client = TestClient(CountAPI)
+    assert client.get("/count").json() == 3 and client.get("/count?n=5").json() == 5
+    assert client.get("/count?n=1").status_code == 400
+    with pytest.raises(DeclarationError, match=r"parameter 'n': utype.Param option\(s\) round not supported"):
+
+        class RoundAPI(api.API):
+            @api.get
+            def count(self, n: Annotated[float, utype.Param(round=2)] = 1.0) -> float:
+                return n

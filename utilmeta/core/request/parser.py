@@ -207,17 +207,14 @@ class Parser:
             base, *meta = get_args(tp)
             rest = []
             for m in meta:
-                found = as_marker(m)
+                found = self._marker(p.name, m)
                 if found is not None:
                     marker = found
                 else:
                     rest.append(m)
             tp = Annotated[tuple([base, *rest])] if rest else base
         default = p.default
-        try:
-            as_default = as_marker(default)
-        except DeclarationError as e:
-            raise self._fail(p.name, str(e)) from None
+        as_default = self._marker(p.name, default)
         if as_default is not None:
             marker = as_default
             default = MISSING
@@ -251,6 +248,12 @@ class Parser:
         if isinstance(marker, HeaderParam):
             wire = (marker.alias or p.name.replace("_", "-")).lower()
         self.fields[location].append(Field(p.name, wire, _constrain(tp, marker.constraints), default, marker))
+
+    def _marker(self, name: str, value: Any) -> Param | None:
+        try:
+            return as_marker(value)
+        except DeclarationError as e:  # a utype option we do not support
+            raise self._fail(name, str(e)) from None
 
     def _locate(self, name: str, tp: Any, marker: Param | None) -> Param:
         """The marker of a parameter declared without a location (no marker, ``request.Param``
