@@ -4,7 +4,8 @@ backend and spoken to over a socket."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -17,21 +18,17 @@ PNG = b"\x89PNG\r\n\x1a\n" + bytes(16)
 
 
 @pytest.fixture(scope="module")
-def serve() -> Iterator[object]:
+def serve() -> Iterator[Callable[[str, str], httpx.Client]]:
     optional_import("utype", "pip install 'utilmeta[utype]'")
-    started: list[object] = []
+    with contextlib.ExitStack() as stack:
 
-    def run(name: str, backend: str) -> httpx.Client:
-        optional_import(backend, f"pip install 'utilmeta[{backend}]'")
-        port = free_port()
-        context = serve_script(HERE / f"{name}_service.py", port, env={"PORT": str(port)})
-        context.__enter__()
-        started.append(context)
-        return httpx.Client(base_url=f"http://127.0.0.1:{port}/api", timeout=10)
+        def run(name: str, backend: str) -> httpx.Client:
+            optional_import(backend, f"pip install 'utilmeta[{backend}]'")
+            port = free_port()
+            stack.enter_context(serve_script(HERE / f"{name}_service.py", port, env={"PORT": str(port)}))
+            return stack.enter_context(httpx.Client(base_url=f"http://127.0.0.1:{port}/api", timeout=10))
 
-    yield run
-    for context in reversed(started):
-        context.__exit__(None, None, None)  # type: ignore[attr-defined]
+        yield run
 
 
 def problems(r: httpx.Response) -> list[str]:
