@@ -13,6 +13,7 @@ import time
 from typing import Annotated, Any, Literal, Optional
 
 import msgspec
+from moved import AsyncMovedAPI, MovedAPI
 
 from utilmeta import UtilMeta
 from utilmeta.conf import Preference
@@ -125,6 +126,7 @@ def _sync_api() -> type[api.API]:
         items: ItemAPI
         wrapped: WrappedAPI
         general: general_api  # type: ignore[valid-type]
+        moved: MovedAPI
 
         @api.get
         def hello(self) -> str:
@@ -225,6 +227,7 @@ def _async_api() -> type[api.API]:
 
     class AsyncRootAPI(base):  # type: ignore[misc, valid-type]
         general: general_api  # type: ignore[valid-type]
+        moved: AsyncMovedAPI
 
         @api.get
         async def hello(self) -> str:

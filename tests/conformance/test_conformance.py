@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from app import SLOW_SECONDS, make_service
 from backends_table import Cell
 from harness import Answer, Client, served
+from moved import CASES as MOVED_CASES
 
 from utilmeta.core.server.service import _clear_service
 from utilmeta.testing import TestClient
@@ -111,6 +112,9 @@ CASES: dict[str, tuple[str, str, dict[str, Any]]] = {
     "path-regex": ("GET", "/api/general/code/abc", {"headers": {"X-Token": "t1"}}),
     "path-regex-mismatch": ("GET", "/api/general/code/abcdefghij", {"headers": {"X-Token": "t1"}}),
 }
+
+# code written for UtilMeta (tests/conformance/moved.py): the same answer everywhere, and the right one
+CASES.update({f"moved:{case}": (method, url, kwargs) for case, (method, url, kwargs, _) in MOVED_CASES.items()})
 
 #: headers whose value must be the same everywhere (others — Date, Server, … — are the server's business)
 MEANINGFUL = ("content-type", "allow", "location", "x-request-id", "x-served-by", "access-control-allow-origin")
@@ -212,6 +216,16 @@ def test_same_answer_as_the_core(backend, client, references, case):
     got = client.send(method, url, **sent)
     want = _reference_answer(references[backend.style], method, url, sent)
     compare(case, got, want)
+
+
+@pytest.mark.parametrize("case", list(MOVED_CASES))
+@pytest.mark.parametrize("style", ["sync", "async"])
+def test_code_written_for_utilmeta_gets_the_documented_status(references, style, case):
+    method, url, kwargs, status = MOVED_CASES[case]
+    got = _reference_answer(references[style], method, url, kwargs)
+    assert got.status == status, f"{case}: {got.status} {got.body[:300]!r}"
+    if status == 400:
+        assert got.json()["errors"], got.body
 
 
 #: cases whose answer changes in production (no exception details) or with ``strict_root_route``
