@@ -20,6 +20,8 @@ from utilmeta.core import api, request, response
 from utilmeta.core.file import File
 from utilmeta.utils import exceptions
 
+from app_responses import AsyncResponsesAPI, ResponsesAPI
+
 SLOW_SECONDS = 0.4
 
 
@@ -64,6 +66,7 @@ def _sync_api() -> type[api.API]:
     class RootAPI(api.API):
         items: ItemAPI
         wrapped: WrappedAPI
+        responses: ResponsesAPI
 
         @api.get
         def hello(self) -> str:
@@ -161,6 +164,8 @@ def _async_api() -> type[api.API]:
     base = _sync_api()
 
     class AsyncRootAPI(base):  # type: ignore[misc, valid-type]
+        responses: AsyncResponsesAPI
+
         @api.get
         async def hello(self) -> str:
             await asyncio.sleep(0)

@@ -14,6 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import app_responses
 from app import SLOW_SECONDS, make_service
 from backends_table import Cell
 from harness import Answer, Client, served
@@ -83,10 +84,14 @@ CASES: dict[str, tuple[str, str, dict[str, Any]]] = {
         "/api/client",
         {"headers": {"X-Forwarded-For": "203.0.113.7, 10.0.0.2", "X-Forwarded-Proto": "https"}},
     ),
+    **app_responses.CASES,
 }
 
 #: headers whose value must be the same everywhere (others — Date, Server, … — are the server's business)
-MEANINGFUL = ("content-type", "allow", "location", "x-request-id", "x-served-by", "access-control-allow-origin")
+MEANINGFUL = (
+    *("content-type", "allow", "location", "x-request-id", "x-served-by", "access-control-allow-origin"),
+    *("set-cookie", "content-disposition", "cache-control", "www-authenticate", "x-made", "x-count", "x-raw"),
+)
 
 
 def reference(style: str, production: bool = False) -> TestClient:

@@ -119,7 +119,7 @@ class Handler:
         plugins.extend(endpoint.plugins)
         if template is None:
             for level in reversed(levels):
-                if level.api.response is not None:
+                if level.api.response is not None and level.api.response is not Response:
                     template = level.api.response
                     break
         self.template = template
@@ -127,6 +127,7 @@ class Handler:
         self.befores = befores
         self.afters = list(reversed(afters))
         self.errors = list(reversed(errors))
+        self._error_hooks: dict[type[BaseException], list[tuple[int, Hook]]] = {}
         self.plugins = plugins
         self.simple = not (befores or afters or errors or plugins)
         self.needs_body = self.parser.needs_body or any(p.needs_body for _, _, p in befores)
@@ -217,7 +218,10 @@ class Handler:
 
     def run(self, request: Request, body: bytes | None) -> Response:
         """Hooks, parsing, the call and rendering, once the body is read (sync code only)."""
-        insts = self._instances(request)
+        try:
+            insts = self._instances(request)
+        except Exception as e:  # an API's __init__ failed: no instance to run error hooks on
+            return self.finish(request, self.error_response(request, e))
         limits = self.ctx.limits
         try:
             for i, hook, parser in self.befores:
@@ -232,15 +236,30 @@ class Handler:
             response = self._handle(request, insts, e)
         return self.finish(request, response)
 
+    def error_hooks(self, error: BaseException) -> list[tuple[int, Hook]]:
+        """The ``@api.handle`` hooks for this error, most specific first: a hook for a class
+        nearer in the error's MRO wins whatever the declaration order; between equally specific
+        hooks, the innermost API's, then the last declared."""
+        kind = type(error)
+        found = self._error_hooks.get(kind)
+        if found is None:
+            mro = kind.__mro__
+            ranked = []
+            for n, (i, hook) in enumerate(self.errors):
+                depths = [mro.index(t) for t in hook.info.errors if t in mro]
+                if depths:
+                    ranked.append((min(depths), n, (i, hook)))
+            found = self._error_hooks[kind] = [entry for _, _, entry in sorted(ranked, key=lambda r: r[:2])]
+        return found
+
     def _handle(self, request: Request, insts: list[API], error: Exception) -> Response:
-        for i, hook in self.errors:
-            if isinstance(error, hook.info.errors):
-                try:
-                    r = hook.func(insts[i], error)
-                except Exception as e:
-                    return self.error_response(request, e)
-                if r is not None:
-                    return self.make(r, status=status_of(error))
+        for i, hook in self.error_hooks(error):
+            try:
+                r = hook.func(insts[i], error)
+            except Exception as e:
+                return self.error_response(request, e)
+            if r is not None:
+                return self.make(r, status=status_of(error))
         return self.error_response(request, error)
 
     # -- async ---------------------------------------------------------------------------------
@@ -274,7 +293,10 @@ class Handler:
         return await run_in_thread(lambda: func(*args, **kwargs))
 
     async def arun(self, request: Request, body: bytes | None) -> Response:
-        insts = self._instances(request)
+        try:
+            insts = self._instances(request)
+        except Exception as e:  # an API's __init__ failed: no instance to run error hooks on
+            return self.finish(request, self.error_response(request, e))
         limits = self.ctx.limits
         try:
             for i, hook, parser in self.befores:
@@ -292,12 +314,11 @@ class Handler:
         return self.finish(request, response)
 
     async def _ahandle(self, request: Request, insts: list[API], error: Exception) -> Response:
-        for i, hook in self.errors:
-            if isinstance(error, hook.info.errors):
-                try:
-                    r = await self._invoke(hook.is_async, hook.func, insts[i], error)
-                except Exception as e:
-                    return self.error_response(request, e)
-                if r is not None:
-                    return self.make(r, status=status_of(error))
+        for i, hook in self.error_hooks(error):
+            try:
+                r = await self._invoke(hook.is_async, hook.func, insts[i], error)
+            except Exception as e:
+                return self.error_response(request, e)
+            if r is not None:
+                return self.make(r, status=status_of(error))
         return self.error_response(request, error)

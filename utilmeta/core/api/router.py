@@ -276,6 +276,8 @@ class Router:
         for name, value in self.response_headers.items():
             headers.setdefault(name, value)  # an endpoint's own value stays
         if request.method == "HEAD":
+            if response.stream is not None:
+                response.discard()  # type: ignore[attr-defined]
             response.headers["Content-Length"] = str(len(response.body or b""))
             response.body = b""
         return response

@@ -46,25 +46,30 @@ class Response:
     headers: Any = None
     content_type: str | None = None
 
+    #: a streamed body (:class:`~utilmeta.core.response.sse.SSEResponse`): chunks sent as they come
+    stream: ClassVar[Any] = None
+
     def __init__(
         self,
         result: Any = None,
         *,
         status: int | None = None,
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, Any] | None = None,
         message: str | None = None,
         count: int | None = None,
         state: Any = None,
         content_type: str | None = None,
         body: bytes | None = None,
         error: BaseException | None = None,
+        cookies: Mapping[str, Any] | None = None,
+        file: Any = None,
     ):
         self.result = result
         if status is not None:
             self.status = status
         base = type(self).headers
         if base:
-            self.headers: dict[str, str] = {**base, **headers} if headers else dict(base)
+            self.headers: dict[str, Any] = {**base, **headers} if headers else dict(base)
         else:
             self.headers = dict(headers) if headers else {}
         self.message = message
@@ -75,6 +80,64 @@ class Response:
         self.body = body
         self.error = error
         self.cookies: SimpleCookie | None = None
+        if cookies:
+            self._take_cookies(cookies)
+        if file is not None:
+            self._take_file(file)
+        if error is not None:
+            self._take_error(error, status=status, headers=headers)
+
+    def _take_error(self, error: BaseException, status: int | None, headers: Mapping[str, Any] | None) -> None:
+        """``Template(data, error=exc)``: what the caller did not set comes from the error."""
+        if status is None:
+            self.status = status_of(error)
+        if isinstance(error, HttpError):
+            if error.headers:
+                self.headers = {**error.headers, **self.headers}
+            if self.message is None:
+                self.message = error.message
+            if self.state is None:
+                self.state = error.state
+            if self.result is None:
+                self.result = error.result
+        elif self.message is None:
+            self.message = _title(self.status)
+
+    def _take_cookies(self, cookies: Mapping[str, Any]) -> None:
+        from http.cookies import Morsel  # loaded only when cookies are set
+
+        for key, value in cookies.items():
+            if isinstance(value, Morsel):
+                self.set_cookie(key, value.value, path=value["path"] or "/", samesite=value["samesite"] or None)
+            else:
+                self.set_cookie(key, str(value))
+
+    def _take_file(self, file: Any) -> None:
+        """``Response(file=...)``: a path, an open binary file or a :class:`~utilmeta.core.file.File`;
+        its bytes become the body, its name the ``Content-Disposition`` and the content type."""
+        import os
+
+        name = getattr(file, "filename", None)
+        if isinstance(file, (str, os.PathLike)):
+            name = os.path.basename(os.fspath(file))
+            with open(file, "rb") as f:
+                self.body = f.read()
+        else:
+            if hasattr(file, "seek"):
+                file.seek(0)
+            self.body = file.read()
+            name = name or os.path.basename(str(getattr(file, "name", "") or "")) or None
+        if self.content_type is None:
+            ctype = getattr(file, "content_type", None)
+            if not ctype and name:
+                import mimetypes
+
+                ctype = mimetypes.guess_type(name)[0]
+            self.content_type = ctype or _BINARY
+        if name and not any(k.lower() == "content-disposition" for k in self.headers):
+            from urllib.parse import quote
+
+            self.headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(name)}"
 
     def __class_getitem__(cls, item: Any) -> type[Response]:
         return type(cls.__name__, (cls,), {"result_type": item, "__module__": cls.__module__})
@@ -127,7 +190,12 @@ class Response:
     # -- rendering -------------------------------------------------------------------------------
 
     def render(self, encode: JsonEncode) -> bytes:
-        """Fill ``body`` and ``content_type`` (once) and return the body."""
+        """Fill ``body`` and ``content_type`` (once), make every header value a ``str``
+        (:func:`header_value`) and return the body."""
+        headers = self.headers
+        for name, value in headers.items():
+            if type(value) is not str:
+                headers[name] = header_value(name, value)
         if self.body is not None:
             return self.body
         cls = type(self)
@@ -145,7 +213,11 @@ class Response:
             self.content_type = self.content_type or _JSON
             return self.body
         result = self.result
-        if result is None:
+        if result is None and self.error is not None:
+            problem = _problem(self.error, self.message, self.status)
+            self.body = encode(problem)
+            self.content_type = self.content_type or _PROBLEM
+        elif result is None:
             self.body = b""
         elif isinstance(result, str):
             self.body = result.encode()
@@ -187,27 +259,48 @@ class Response:
     def from_error(cls, error: BaseException, *, request_id: str = "", debug: bool = False) -> Response:
         """The response for an exception: the template's keys when ``cls`` is a template,
         RFC 9457 problem+json otherwise. Only HttpErrors (and debug mode) reveal a message."""
-        status = status_of(error)
-        headers = error.headers if isinstance(error, HttpError) else None
-        if isinstance(error, HttpError):
-            detail = error.message
-        elif debug:
-            detail = f"{type(error).__name__}: {error}"
-        else:
-            detail = None
-        title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+        message = None
+        if not isinstance(error, HttpError) and debug:
+            message = f"{type(error).__name__}: {error}"
         if cls.is_template():
-            state = error.state if isinstance(error, HttpError) else None
-            return cls(None, status=status, headers=headers, message=detail or title, state=state, error=error)
-        problem: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
-        if detail:
-            problem["detail"] = detail
-        if isinstance(error, HttpError) and error.errors:
-            problem["errors"] = error.errors
+            return cls(None, message=message, error=error)
+        problem = _problem(error, message, status_of(error))
         if request_id:
             problem["request_id"] = request_id
-        resp = Response(problem, status=status, headers=headers, content_type=_PROBLEM, error=error)
-        return resp
+        headers = error.headers if isinstance(error, HttpError) else None
+        return Response(problem, status=problem["status"], headers=headers, content_type=_PROBLEM, error=error)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.status}>"
+
+
+def _title(status: int) -> str:
+    return HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+
+
+def _problem(error: BaseException, message: str | None, status: int) -> dict[str, Any]:
+    """The RFC 9457 problem document for ``error``: its message only if it is an HttpError
+    (or ``message`` is given)."""
+    title = _title(status)
+    problem: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    detail = message or (error.message if isinstance(error, HttpError) else None)
+    if detail:
+        problem["detail"] = detail
+    if isinstance(error, HttpError) and error.errors:
+        problem["errors"] = error.errors
+    return problem
+
+
+def header_value(name: str, value: Any) -> str:
+    """A header value as sent, the same on every backend: ``str`` as is, ``bytes`` decoded as
+    latin-1, numbers (and other objects) by ``str()``; ``None`` is refused (a 500 naming the
+    header: an unset value is a bug, not an empty header), and so is a line break anywhere."""
+    if value is None:
+        raise TypeError(f"response header {name!r} is None")
+    if isinstance(value, (bytes, bytearray)):
+        text = bytes(value).decode("latin-1")
+    else:
+        text = value if isinstance(value, str) else str(value)
+    if "\r" in text or "\n" in text:
+        raise ValueError(f"response header {name!r} contains a line break")
+    return text

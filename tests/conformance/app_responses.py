@@ -1,0 +1,198 @@
+"""The conformance service's ``/api/responses`` part: errors through templates, the most specific
+``@api.handle`` hook, ``self.response``, cookies, files, server-sent events, every HTTP exception
+class, and what an API's ``__init__`` failure or a non-str header value gives."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+from utilmeta.core import api, response
+from utilmeta.core.response.sse import ServerSentEvent, SSEResponse
+from utilmeta.utils import exceptions
+
+NOTES = Path(__file__).resolve().parent / "static" / "notes.txt"
+
+#: every HTTP error class of ``utilmeta.utils.exceptions`` (aliases once), by name
+HTTP_ERRORS: dict[str, type[exceptions.HttpError]] = {}
+for _name in exceptions.__all__:
+    _cls = getattr(exceptions, _name)
+    if isinstance(_cls, type) and issubclass(_cls, exceptions.HttpError) and _cls not in HTTP_ERRORS.values():
+        HTTP_ERRORS[_name] = _cls
+
+
+def make_error(name: str) -> exceptions.HttpError:
+    cls = HTTP_ERRORS[name]
+    if issubclass(cls, exceptions.Redirect) and cls is not exceptions.NotModified:
+        return cls("/elsewhere")
+    if cls is exceptions.ParseError:
+        return cls([{"location": "query", "name": "x", "message": "bad"}])
+    return cls()
+
+
+class Wrap(response.Response):
+    result_key = "data"
+    message_key = "msg"
+    state_key = "code"
+
+
+class HandledAPI(api.API):
+    """The generic handler is declared first: the specific one must still win."""
+
+    @api.get
+    def bad(self) -> None:
+        raise exceptions.BadRequest("bad input")
+
+    @api.get
+    def parse(self, n: int) -> int:
+        return n
+
+    @api.get
+    def missing(self) -> None:
+        raise exceptions.NotFound("gone")
+
+    @api.get
+    def crash(self) -> None:
+        raise ValueError("boom")
+
+    @api.handle("*", Exception)
+    def any_error(self, e: Exception) -> dict:
+        return {"by": "exception", "type": type(e).__name__}
+
+    @api.handle("*", exceptions.BadRequest)
+    def bad_request(self, e: exceptions.BadRequest) -> dict:
+        return {"by": "bad-request", "type": type(e).__name__}
+
+    @api.handle("*", exceptions.NotFound, exceptions.RequestError)
+    def request_error(self, e: exceptions.RequestError) -> dict:
+        return {"by": "request-error", "type": type(e).__name__}
+
+
+class BrokenAPI(api.API):
+    def __init__(self, request: Any):
+        super().__init__(request)
+        raise RuntimeError("init failed: secret detail")
+
+    @api.get
+    def ping(self) -> str:
+        return "never"
+
+
+def ticks(n: int) -> Iterator[Any]:
+    yield ServerSentEvent({"n": 0}, event="tick", id="0")
+    yield "event: raw\ndata: as is\n\n"
+    for i in range(1, n):
+        yield {"n": i}
+    yield ServerSentEvent("line one\nline two", event="done")
+
+
+async def aticks(n: int) -> AsyncIterator[Any]:
+    for i in range(n):
+        await asyncio.sleep(0)
+        yield ServerSentEvent({"n": i}, event="tick")
+
+
+def failing() -> Iterator[Any]:
+    yield ServerSentEvent("first")
+    raise RuntimeError("stream broke: secret detail")
+
+
+class ResponsesAPI(api.API):
+    handled: HandledAPI
+    broken: BrokenAPI
+
+    @api.get
+    def template_error(self, code: int = 404) -> Wrap:
+        error = {401: exceptions.Unauthorized("log in"), 403: exceptions.PermissionDenied("no", state=4031)}.get(
+            code, exceptions.NotFound("nothing here") if code == 404 else RuntimeError("secret detail")
+        )
+        return Wrap({"partial": True} if code == 403 else None, error=error)
+
+    @api.get
+    def plain_error(self) -> response.Response:
+        return response.Response(error=exceptions.Conflict("taken"))
+
+    @api.get
+    def made(self) -> response.Response:
+        return self.response({"made": True}, status=201, headers={"X-Made": "yes"})
+
+    @api.get
+    def cookies(self) -> response.Response:
+        return response.Response("ok", cookies={"flavour": "oat", "size": 2})
+
+    @api.get
+    def download(self) -> response.Response:
+        return self.response(file=str(NOTES))
+
+    @api.get
+    def events(self, n: int = 3) -> SSEResponse:
+        return SSEResponse(ticks(n))
+
+    @api.get
+    def aevents(self, n: int = 3) -> SSEResponse:
+        return SSEResponse(aticks(n))
+
+    @api.get
+    def broken_events(self) -> SSEResponse:
+        return SSEResponse(failing())
+
+    @api.get
+    def error(self, name: str) -> None:
+        raise make_error(name)
+
+    @api.get
+    def header_values(self) -> str:
+        return "ok"
+
+    @api.get
+    def header_none(self) -> str:
+        return "ok"
+
+    @api.after(header_values)
+    def typed_headers(self, resp: response.Response) -> None:
+        resp.headers["X-Count"] = 3
+        resp.headers["X-Ratio"] = 0.5
+        resp.headers["X-Raw"] = b"caf\xe9"
+
+    @api.after(header_none)
+    def none_header(self, resp: response.Response) -> None:
+        resp.headers["X-Unset"] = None
+
+
+class AsyncResponsesAPI(ResponsesAPI):
+    @api.get
+    async def template_error(self, code: int = 404) -> Wrap:
+        await asyncio.sleep(0)
+        return ResponsesAPI.template_error(self, code)
+
+    @api.get
+    async def error(self, name: str) -> None:
+        await asyncio.sleep(0)
+        raise make_error(name)
+
+
+#: id → (method, url, httpx keyword arguments), merged into the suite's CASES
+CASES: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "template-error-404": ("GET", "/api/responses/template_error?code=404", {}),
+    "template-error-401": ("GET", "/api/responses/template_error?code=401", {}),
+    "template-error-403-result": ("GET", "/api/responses/template_error?code=403", {}),
+    "template-error-500": ("GET", "/api/responses/template_error?code=500", {}),
+    "response-error-no-template": ("GET", "/api/responses/plain_error", {}),
+    "handle-specific-beats-generic": ("GET", "/api/responses/handled/bad", {}),
+    "handle-parse-error-by-mro": ("GET", "/api/responses/handled/parse?n=x", {}),
+    "handle-nearest-of-several": ("GET", "/api/responses/handled/missing", {}),
+    "handle-generic-fallback": ("GET", "/api/responses/handled/crash", {}),
+    "self-response": ("GET", "/api/responses/made", {}),
+    "response-cookies": ("GET", "/api/responses/cookies", {}),
+    "response-file": ("GET", "/api/responses/download", {}),
+    "sse-sync": ("GET", "/api/responses/events", {}),
+    "sse-async-generator": ("GET", "/api/responses/aevents", {}),
+    "sse-error-event": ("GET", "/api/responses/broken_events", {}),
+    "sse-head": ("HEAD", "/api/responses/events", {}),
+    "init-failure": ("GET", "/api/responses/broken/ping", {}),
+    "header-values-converted": ("GET", "/api/responses/header_values", {}),
+    "header-none-refused": ("GET", "/api/responses/header_none", {}),
+    **{f"http-error-{name}": ("GET", f"/api/responses/error?name={name}", {}) for name in HTTP_ERRORS},
+}
