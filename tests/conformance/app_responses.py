@@ -5,6 +5,8 @@ class, and what an API's ``__init__`` failure or a non-str header value gives.""
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -99,6 +101,48 @@ def failing() -> Iterator[Any]:
     raise RuntimeError("stream broke: secret detail")
 
 
+def _signals() -> Path:
+    """Where the streaming tests and the server meet: the test writes ``<tag>.go`` to let a
+    stream go on, the server writes ``<tag>.closed`` when a stream's generator was closed."""
+    return Path(os.environ.get("UTILMETA_TEST_SSE_DIR", "."))
+
+
+def gated(tag: str) -> Iterator[Any]:
+    yield ServerSentEvent("first", event="open")
+    while not (_signals() / f"{tag}.go").exists():
+        time.sleep(0.01)
+    yield ServerSentEvent("second")
+
+
+def endless(tag: str) -> Iterator[Any]:
+    try:
+        n = 0
+        while True:
+            yield ServerSentEvent({"n": n})
+            n += 1
+            time.sleep(0.02)
+    finally:
+        (_signals() / f"{tag}.closed").write_text("closed")
+
+
+async def agated(tag: str) -> AsyncIterator[Any]:
+    yield ServerSentEvent("first", event="open")
+    while not (_signals() / f"{tag}.go").exists():
+        await asyncio.sleep(0.01)
+    yield ServerSentEvent("second")
+
+
+async def aendless(tag: str) -> AsyncIterator[Any]:
+    try:
+        n = 0
+        while True:
+            yield ServerSentEvent({"n": n})
+            n += 1
+            await asyncio.sleep(0.02)
+    finally:
+        (_signals() / f"{tag}.closed").write_text("closed")
+
+
 class ResponsesAPI(api.API):
     handled: HandledAPI
     broken: BrokenAPI
@@ -135,6 +179,14 @@ class ResponsesAPI(api.API):
         return SSEResponse(aticks(n))
 
     @api.get
+    def gated(self, tag: str) -> SSEResponse:
+        return SSEResponse(gated(tag))
+
+    @api.get
+    def endless(self, tag: str) -> SSEResponse:
+        return SSEResponse(endless(tag))
+
+    @api.get
     def broken_events(self) -> SSEResponse:
         return SSEResponse(failing())
 
@@ -154,7 +206,7 @@ class ResponsesAPI(api.API):
     def typed_headers(self, resp: response.Response) -> None:
         resp.headers["X-Count"] = 3
         resp.headers["X-Ratio"] = 0.5
-        resp.headers["X-Raw"] = b"caf\xe9"
+        resp.headers["X-Raw"] = b"raw-bytes"
 
     @api.after(header_none)
     def none_header(self, resp: response.Response) -> None:
@@ -162,6 +214,14 @@ class ResponsesAPI(api.API):
 
 
 class AsyncResponsesAPI(ResponsesAPI):
+    @api.get
+    async def gated(self, tag: str) -> SSEResponse:
+        return SSEResponse(agated(tag))
+
+    @api.get
+    async def endless(self, tag: str) -> SSEResponse:
+        return SSEResponse(aendless(tag))
+
     @api.get
     async def template_error(self, code: int = 404) -> Wrap:
         await asyncio.sleep(0)
