@@ -163,6 +163,8 @@ class Handler:
         if self.check_result is not None and template is None:
             self.check_result(result)
         t = template or self.template or Response
+        if not t.wraps(result):
+            t = Response
         return t(result, status=status) if status else t(result)
 
     def error_response(self, request: Request, error: BaseException) -> Response:

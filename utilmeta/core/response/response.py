@@ -143,6 +143,12 @@ class Response:
         return type(cls.__name__, (cls,), {"result_type": item, "__module__": cls.__module__})
 
     @classmethod
+    def wraps(cls, result: Any) -> bool:
+        """Whether this class can carry ``result`` (an endpoint's or an error hook's); when it
+        cannot, the plain ``Response`` does."""
+        return True
+
+    @classmethod
     def is_template(cls) -> bool:
         return bool(cls.result_key or cls.message_key or cls.count_key or cls.state_key)
 

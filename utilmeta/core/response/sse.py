@@ -142,6 +142,12 @@ class SSEResponse(Response):
         super().__init__(None, status=status, headers=headers, cookies=cookies, body=b"")
         self.stream = event_stream
 
+    @classmethod
+    def wraps(cls, result: Any) -> bool:
+        # an endpoint declared ``-> SSEResponse`` returning a generator is streamed; what its
+        # error hooks return (a dict, ...) is an ordinary answer
+        return hasattr(result, "__next__") or hasattr(result, "__anext__")
+
     @property
     def is_async(self) -> bool:
         return hasattr(self.stream, "__anext__")
