@@ -30,7 +30,7 @@ def fetch(key: str) -> str:
 
 
 @awaitable(fetch)
-async def fetch(key: str) -> str:  # noqa: F811
+async def fetch(key: str) -> str:
     await asyncio.sleep(0)
     return "async " + key
 

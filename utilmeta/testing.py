@@ -172,7 +172,7 @@ class TestClient(_Base):
             streamed = self._run(_collect(response)) if response.stream is not None else None
         else:
             response = self.router(request)
-            streamed = b"".join(response.chunks()) if response.stream is not None else None  # type: ignore[attr-defined]
+            streamed = b"".join(response.chunks()) if response.stream is not None else None
         return TestResponse(response, streamed)
 
     def __enter__(self) -> TestClient:

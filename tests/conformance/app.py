@@ -13,14 +13,13 @@ import time
 from typing import Annotated, Any, Literal, Optional
 
 import msgspec
+from app_responses import AsyncResponsesAPI, ResponsesAPI
 
 from utilmeta import UtilMeta
 from utilmeta.conf import Preference
 from utilmeta.core import api, request, response
 from utilmeta.core.file import File
 from utilmeta.utils import exceptions
-
-from app_responses import AsyncResponsesAPI, ResponsesAPI
 
 SLOW_SECONDS = 0.4
 

@@ -46,7 +46,13 @@ class RootAPI(api.API):
 
 
 service = UtilMeta(
-    __name__, name="kitchen", backend="starlette", api=RootAPI, route="/api", port=int(os.environ["SERVICE_PORT"]), production=True
+    __name__,
+    name="kitchen",
+    backend="starlette",
+    api=RootAPI,
+    route="/api",
+    port=int(os.environ["SERVICE_PORT"]),
+    production=True,
 )
 app = service.application()
 

@@ -8,6 +8,7 @@ headers of an :class:`~utilmeta.utils.exceptions.HttpError`, and its formatted t
 
 from __future__ import annotations
 
+import builtins
 import sys
 from typing import Any
 
@@ -55,11 +56,11 @@ class Error:
 
         return "".join(traceback.format_exception(self.type, self.exception, self.exception.__traceback__))
 
-    def throw(self, type: type[BaseException] | None = None, prepend: str = "") -> BaseException:
-        """The exception to raise: itself, or a ``type`` with the same message, chained to it."""
-        if type is None or isinstance(self.exception, type):
+    def throw(self, kind: builtins.type[BaseException] | None = None, prepend: str = "") -> BaseException:
+        """The exception to raise: itself, or a ``kind`` with the same message, chained to it."""
+        if kind is None or isinstance(self.exception, kind):
             return self.exception
-        error = type(prepend + self.message)
+        error = kind(prepend + self.message)
         error.__cause__ = self.exception
         return error
 

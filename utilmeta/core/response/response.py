@@ -47,7 +47,7 @@ class Response:
     content_type: str | None = None
 
     #: a streamed body (:class:`~utilmeta.core.response.sse.SSEResponse`): chunks sent as they come
-    stream: ClassVar[Any] = None
+    stream: Any = None
 
     def __init__(
         self,

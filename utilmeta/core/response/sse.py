@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from utilmeta.core.response.encoding import json_encoder
 from utilmeta.core.response.response import Response, _title
@@ -125,7 +125,7 @@ class SSEResponse(Response):
     """A ``text/event-stream`` answer whose events are sent as the generator yields them."""
 
     content_type = "text/event-stream"
-    headers: ClassVar[dict[str, str]] = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    headers: Any = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
     def __init__(
         self,

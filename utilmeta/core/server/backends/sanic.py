@@ -196,7 +196,8 @@ def _make_handler(router: Router, limit: int) -> Any:
             if stream is not None and stream.request_body:
                 await _drain(stream, limit)
         if response.stream is not None:
-            return await _respond_stream(request, response)
+            await _respond_stream(request, response)
+            return None
         # with a Content-Length: Sanic's ASGI mode sends none of its own
         headers, body = framing(response)
         if not isinstance(request.stream, ASGIApp):  # Sanic's own server sends no Date; ASGI servers do

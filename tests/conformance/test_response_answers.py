@@ -127,7 +127,9 @@ def test_utilmeta_exception_names_and_hierarchy():
         assert getattr(exceptions, name).status == status, name
     for name in ("HttpError", "Redirect", "MovePermanently", "RequestError"):
         assert issubclass(getattr(exceptions, name), exceptions.HttpError)
-    assert all(issubclass(getattr(exceptions, n), exceptions.RequestError) for n, s in expected.items() if s < 500 and s >= 400)
+    assert all(
+        issubclass(getattr(exceptions, n), exceptions.RequestError) for n, s in expected.items() if s < 500 and s >= 400
+    )
     assert issubclass(exceptions.MaxRetriesTimeoutExceed, TimeoutError)
     assert issubclass(exceptions.MaxRetriesExceed, RuntimeError)
     assert exceptions.Unauthorized(auth_scheme="bearer", auth_params={"realm": "api"}).headers == {
