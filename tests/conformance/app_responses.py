@@ -208,12 +208,38 @@ class ResponsesAPI(api.API):
         resp.headers["X-Ratio"] = 0.5
         resp.headers["X-Raw"] = b"raw-bytes"
 
+    @api.get
+    def header_injection(self) -> str:
+        return "ok"
+
+    @api.get
+    def header_unicode(self) -> str:
+        return "ok"
+
     @api.after(header_none)
     def none_header(self, resp: response.Response) -> None:
         resp.headers["X-Unset"] = None
 
+    @api.after(header_injection)
+    def injected_header(self, resp: response.Response) -> None:
+        resp.headers["X-Note"] = "a\r\nSet-Cookie: stolen=1"
+
+    @api.after(header_unicode)
+    def unicode_header(self, resp: response.Response) -> None:
+        resp.headers["X-Mark"] = "done \u2713"
+
+    @api.get
+    def yielding(self, n: int = 2) -> SSEResponse:
+        yield from ticks(n)
+
 
 class AsyncResponsesAPI(ResponsesAPI):
+    @api.get
+    async def yielding(self, n: int = 2) -> SSEResponse:
+        for i in range(n):
+            await asyncio.sleep(0)
+            yield ServerSentEvent({"n": i}, event="tick")
+
     @api.get
     async def gated(self, tag: str) -> SSEResponse:
         return SSEResponse(agated(tag))
@@ -254,5 +280,8 @@ CASES: dict[str, tuple[str, str, dict[str, Any]]] = {
     "init-failure": ("GET", "/api/responses/broken/ping", {}),
     "header-values-converted": ("GET", "/api/responses/header_values", {}),
     "header-none-refused": ("GET", "/api/responses/header_none", {}),
+    "header-line-break-refused": ("GET", "/api/responses/header_injection", {}),
+    "header-beyond-latin1-refused": ("GET", "/api/responses/header_unicode", {}),
+    "sse-generator-endpoint": ("GET", "/api/responses/yielding", {}),
     **{f"http-error-{name}": ("GET", f"/api/responses/error?name={name}", {}) for name in HTTP_ERRORS},
 }

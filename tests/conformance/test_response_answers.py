@@ -144,6 +144,13 @@ def test_init_failure_and_header_values(client):
     assert b"secret" not in content and msgspec.json.decode(content)["title"] == "Internal Server Error"
     status, headers, content = get(client, "header_values")
     assert (status, headers["x-count"], headers["x-ratio"], headers["x-raw"]) == (200, "3", "0.5", "raw-bytes")
-    status, headers, content = get(client, "header_none")
-    assert status == 500 and headers["content-type"] == "application/problem+json"
-    assert "x-unset" not in headers
+    for url, header in (("header_none", "x-unset"), ("header_injection", "x-note"), ("header_unicode", "x-mark")):
+        status, headers, content = get(client, url)
+        assert status == 500 and headers["content-type"] == "application/problem+json", url
+        assert header not in headers and "set-cookie" not in headers, url
+
+
+def test_a_generator_endpoint_declared_as_an_event_stream(client):
+    status, headers, content = get(client, "yielding")
+    assert headers["content-type"] == "text/event-stream"
+    assert content.count(b"\n\n") == (4 if b"raw" in content else 2)

@@ -7,6 +7,7 @@ request it only creates the API instances, runs the hooks, parses, calls and ren
 from __future__ import annotations
 
 import contextvars
+import inspect
 import logging
 import os
 from collections.abc import Callable
@@ -55,6 +56,16 @@ async def run_in_thread(func: Callable[..., R], *args: Any) -> R:
     return await loop.run_in_executor(_get_executor(), ctx.run, func, *args)
 
 
+def _awaited(func: Callable[..., Any]) -> Callable[..., Any]:
+    """An ``async def`` endpoint that yields (an event stream, ``-> SSEResponse``) as a
+    coroutine returning its async generator, as the async call paths expect."""
+
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    return call
+
+
 class BuildContext(msgspec.Struct, frozen=True):
     limits: Limits
     encode: Callable[[Any], bytes]
@@ -88,7 +99,7 @@ class Handler:
     def __init__(self, endpoint: Endpoint, levels: list[Level], full_route: str, ctx: BuildContext):
         self.endpoint = endpoint
         self.route = full_route
-        self.func = endpoint.func
+        self.func = _awaited(endpoint.func) if inspect.isasyncgenfunction(endpoint.func) else endpoint.func
         self.ctx = ctx
         self.parser = endpoint.parser_for(full_route)
         self.classes = [lv.api for lv in levels]

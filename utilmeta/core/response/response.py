@@ -200,7 +200,7 @@ class Response:
         (:func:`header_value`) and return the body."""
         headers = self.headers
         for name, value in headers.items():
-            if type(value) is not str:
+            if type(value) is not str or not value.isascii() or "\n" in value or "\r" in value:
                 headers[name] = header_value(name, value)
         if self.body is not None:
             return self.body
@@ -299,8 +299,9 @@ def _problem(error: BaseException, message: str | None, status: int) -> dict[str
 
 def header_value(name: str, value: Any) -> str:
     """A header value as sent, the same on every backend: ``str`` as is, ``bytes`` decoded as
-    latin-1, numbers (and other objects) by ``str()``; ``None`` is refused (a 500 naming the
-    header: an unset value is a bug, not an empty header), and so is a line break anywhere."""
+    latin-1, numbers (and other objects) by ``str()``. Refused (a 500 naming the header, as
+    every backend then answers): ``None`` (an unset value is a bug, not an empty header), a line
+    break anywhere (header injection), characters beyond latin-1 (HTTP cannot carry them)."""
     if value is None:
         raise TypeError(f"response header {name!r} is None")
     if isinstance(value, (bytes, bytearray)):
@@ -309,4 +310,9 @@ def header_value(name: str, value: Any) -> str:
         text = value if isinstance(value, str) else str(value)
     if "\r" in text or "\n" in text:
         raise ValueError(f"response header {name!r} contains a line break")
+    if not text.isascii():
+        try:
+            text.encode("latin-1")
+        except UnicodeEncodeError:
+            raise ValueError(f"response header {name!r} has characters HTTP cannot carry (beyond latin-1)") from None
     return text

@@ -286,7 +286,7 @@ def _make_direct(router: Router) -> dict[type, Any]:
     async def asgi(request: Any, stream: Any) -> None:  # a sanic.asgi.ASGIApp
         response: Response = await acall(_core_request(request, max_header_size))
         stream.stage = Stage.IDLE
-        await send_asgi(response, stream.transport.send)
+        await send_asgi(response, stream.transport.send, stream.transport.receive)
 
     return {Http: http1, ASGIApp: asgi}
 
