@@ -173,8 +173,9 @@ async def _until_disconnect(sending: Coroutine[Any, Any, None], receive: Receive
         for task in (send_task, watch_task):
             task.cancel()
         await asyncio.gather(send_task, watch_task, return_exceptions=True)
-    if send_task.done() and not send_task.cancelled() and send_task.exception() is not None:
-        raise send_task.exception()  # type: ignore[misc]
+    error = send_task.exception() if send_task.done() and not send_task.cancelled() else None
+    if error is not None and not isinstance(error, OSError):  # OSError: the server saw the client go first
+        raise error
 
 
 async def lifespan(lifecycle: Lifecycle, receive: Receive, send: Send) -> None:
