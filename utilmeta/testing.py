@@ -172,7 +172,7 @@ class TestClient(_Base):
             streamed = self._run(_collect(response)) if response.stream is not None else None
         else:
             response = self.router(request)
-            streamed = b"".join(response.chunks()) if response.stream is not None else None
+            streamed = b"".join(response.stream.chunks()) if response.stream is not None else None
         return TestResponse(response, streamed)
 
     def __enter__(self) -> TestClient:
@@ -199,7 +199,8 @@ class TestClient(_Base):
 
 
 async def _collect(response: Response) -> bytes:
-    return b"".join([chunk async for chunk in response.achunks()])  # type: ignore[attr-defined]
+    assert response.stream is not None
+    return b"".join([chunk async for chunk in response.stream.achunks()])
 
 
 @_verbs

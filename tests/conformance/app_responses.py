@@ -17,6 +17,19 @@ from utilmeta.utils import exceptions
 
 NOTES = Path(__file__).resolve().parent / "static" / "notes.txt"
 
+
+def big_file() -> Path:
+    """A file past ``FILE_IN_MEMORY`` (so it is streamed), the same bytes in every process."""
+    import tempfile
+
+    path = Path(tempfile.gettempdir()) / "utilmeta-conformance-big.bin"
+    content = bytes(range(256)) * 1200 + b"end"
+    if not path.exists() or path.stat().st_size != len(content):
+        part = path.with_suffix(f".{os.getpid()}")
+        part.write_bytes(content)
+        os.replace(part, path)  # atomic: concurrent servers never see half a file
+    return path
+
 #: every HTTP error class of ``utilmeta.utils.exceptions`` (aliases once), by name
 HTTP_ERRORS: dict[str, type[exceptions.HttpError]] = {}
 for _name in exceptions.__all__:
@@ -171,6 +184,10 @@ class ResponsesAPI(api.API):
         return self.response(file=str(NOTES))
 
     @api.get
+    def big_download(self) -> response.Response:
+        return self.response(file=big_file())
+
+    @api.get
     def events(self, n: int = 3) -> SSEResponse:
         return SSEResponse(ticks(n))
 
@@ -273,10 +290,12 @@ CASES: dict[str, tuple[str, str, dict[str, Any]]] = {
     "self-response": ("GET", "/api/responses/made", {}),
     "response-cookies": ("GET", "/api/responses/cookies", {}),
     "response-file": ("GET", "/api/responses/download", {}),
+    "response-big-file": ("GET", "/api/responses/big_download", {}),
+    "head-big-file": ("HEAD", "/api/responses/big_download", {}),
     "sse-sync": ("GET", "/api/responses/events", {}),
     "sse-async-generator": ("GET", "/api/responses/aevents", {}),
     "sse-error-event": ("GET", "/api/responses/broken_events", {}),
-    "sse-head": ("HEAD", "/api/responses/events", {}),
+    "head-sse": ("HEAD", "/api/responses/events", {}),
     "init-failure": ("GET", "/api/responses/broken/ping", {}),
     "header-values-converted": ("GET", "/api/responses/header_values", {}),
     "header-none-refused": ("GET", "/api/responses/header_none", {}),

@@ -83,6 +83,21 @@ def test_self_response_cookies_and_files(client):
     assert headers["content-disposition"] == "inline; filename*=UTF-8''notes.txt"
 
 
+def test_a_large_file_is_streamed_with_its_length(client):
+    from app_responses import big_file
+
+    from utilmeta.core.response.response import FILE_IN_MEMORY
+
+    content = big_file().read_bytes()
+    assert len(content) > FILE_IN_MEMORY
+    r = client.get("/api/responses/big_download")
+    assert r.response.stream is not None, "a file this large is not read into memory"
+    assert r.content == content and r.headers["content-length"] == str(len(content))
+    assert r.headers["content-disposition"] == "inline; filename*=UTF-8''utilmeta-conformance-big.bin"
+    head = client.head("/api/responses/big_download")
+    assert (head.content, head.headers["content-length"]) == (b"", str(len(content)))
+
+
 def test_server_sent_events(client):
     status, headers, content = get(client, "events")
     assert headers["content-type"] == "text/event-stream" and headers["cache-control"] == "no-cache"

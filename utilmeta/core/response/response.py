@@ -22,6 +22,11 @@ from utilmeta.utils.exceptions import HttpError, status_of
 if TYPE_CHECKING:
     from http.cookies import SimpleCookie
 
+    from utilmeta.core.response.stream import Stream
+
+#: files up to this size are read into the body; larger ones are streamed
+FILE_IN_MEMORY = 256 * 1024
+
 __all__ = ["Response"]
 
 JsonEncode = Callable[[Any], bytes]
@@ -46,8 +51,8 @@ class Response:
     headers: Any = None
     content_type: str | None = None
 
-    #: a streamed body (:class:`~utilmeta.core.response.sse.SSEResponse`): chunks sent as they come
-    stream: Any = None
+    #: a body sent as it is produced (server-sent events, a large file), instead of ``body``
+    stream: Stream | None = None
 
     def __init__(
         self,
@@ -113,20 +118,31 @@ class Response:
                 self.set_cookie(key, str(value))
 
     def _take_file(self, file: Any) -> None:
-        """``Response(file=...)``: a path, an open binary file or a :class:`~utilmeta.core.file.File`;
-        its bytes become the body, its name the ``Content-Disposition`` and the content type."""
+        """``Response(file=...)``: a path, an open binary file or a :class:`~utilmeta.core.file.File`
+        is the body (read at once up to ``FILE_IN_MEMORY``, streamed beyond), its name the
+        ``Content-Disposition`` and the content type. A file opened here is closed here."""
         import os
 
         name = getattr(file, "filename", None)
-        if isinstance(file, (str, os.PathLike)):
+        owned = isinstance(file, (str, os.PathLike))
+        if owned:
             name = os.path.basename(os.fspath(file))
-            with open(file, "rb") as f:
-                self.body = f.read()
+            file = open(file, "rb")  # closed below, or by the stream once sent
         else:
-            if hasattr(file, "seek"):
-                file.seek(0)
-            self.body = file.read()
             name = name or os.path.basename(str(getattr(file, "name", "") or "")) or None
+        file.seek(0, os.SEEK_END)
+        size = file.tell()
+        file.seek(0)
+        if size <= FILE_IN_MEMORY:
+            self.body = file.read()
+            if owned:
+                file.close()
+        else:
+            from utilmeta.core.response.stream import FileChunks, Stream
+
+            self.body = b""
+            self.stream = Stream(FileChunks(file, owned=owned), length=size)
+            self.headers["Content-Length"] = str(size)
         if self.content_type is None:
             ctype = getattr(file, "content_type", None)
             if not ctype and name:

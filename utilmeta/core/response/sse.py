@@ -14,7 +14,8 @@ generator; every backend sends each event as soon as it is yielded (``text/event
 What a generator may yield: a :class:`ServerSentEvent`; ``str`` or ``bytes``, sent as they are
 (already in the event-stream format); anything else is sent as one ``data:`` line of JSON.
 
-When the client goes away the generator is closed (``GeneratorExit`` at its ``yield``, so its
+The events go out through :class:`~utilmeta.core.response.stream.Stream` (what every adaptor
+sends). When the client goes away the generator is closed (``GeneratorExit`` at its ``yield``, so its
 ``finally`` runs): at once on the ASGI backends, Sanic and Tornado, at the next event it yields
 on the WSGI ones (a WSGI server only learns of it when a write fails). A sync generator under an
 asynchronous service runs in a worker thread, one event at a time, never on the event loop; an
@@ -31,29 +32,13 @@ from typing import Any
 
 from utilmeta.core.response.encoding import json_encoder
 from utilmeta.core.response.response import Response, _title
+from utilmeta.core.response.stream import Stream
 from utilmeta.utils.exceptions import HttpError, status_of
 
 __all__ = ["SSEResponse", "ServerSentEvent", "format_sse"]
 
 logger = logging.getLogger("utilmeta")
 _encode_json = json_encoder()
-_END = object()
-
-
-_pool: Any = None
-
-
-def _executor() -> Any:
-    """The threads sync generators advance in under an asynchronous service (one per stream
-    at a time; its own pool, so that long streams never starve the endpoints' pool)."""
-    global _pool
-    import os
-
-    if _pool is None or _pool[1] != os.getpid():  # a pool inherited through fork() has no threads
-        from concurrent.futures import ThreadPoolExecutor
-
-        _pool = (ThreadPoolExecutor(max_workers=64, thread_name_prefix="utilmeta-sse"), os.getpid())
-    return _pool[0]
 
 
 class ServerSentEvent:
@@ -140,97 +125,10 @@ class SSEResponse(Response):
                 f"SSEResponse takes a generator or an async generator of events, got {type(event_stream).__name__}"
             )
         super().__init__(None, status=status, headers=headers, cookies=cookies, body=b"")
-        self.stream = event_stream
+        self.stream = Stream(event_stream, encode=_chunk, on_error=_error_event)
 
     @classmethod
     def wraps(cls, result: Any) -> bool:
         # an endpoint declared ``-> SSEResponse`` returning a generator is streamed; what its
         # error hooks return (a dict, ...) is an ordinary answer
         return hasattr(result, "__next__") or hasattr(result, "__anext__")
-
-    @property
-    def is_async(self) -> bool:
-        return hasattr(self.stream, "__anext__")
-
-    def chunks(self) -> Iterator[bytes]:
-        """The encoded events, for a synchronous server; closing this iterator closes the stream."""
-        if self.is_async:
-            yield from self._drive_async()
-            return
-        stream = self.stream
-        try:
-            for item in stream:
-                yield _chunk(item)
-        except Exception as e:
-            yield _error_event(e)
-        finally:
-            close = getattr(stream, "close", None)
-            if close is not None:
-                close()
-
-    def _drive_async(self) -> Iterator[bytes]:
-        import asyncio
-
-        stream = self.stream
-        loop = asyncio.new_event_loop()
-        try:
-            while True:
-                try:
-                    item = loop.run_until_complete(stream.__anext__())
-                except StopAsyncIteration:
-                    break
-                except Exception as e:
-                    yield _error_event(e)
-                    break
-                yield _chunk(item)
-        finally:
-            aclose = getattr(stream, "aclose", None)
-            if aclose is not None:
-                loop.run_until_complete(aclose())
-            loop.close()
-
-    async def achunks(self) -> AsyncIterator[bytes]:
-        """The encoded events, for an asynchronous server; a sync generator advances in a worker
-        thread. Closing this iterator (or cancelling its consumer) closes the stream."""
-        stream = self.stream
-        if self.is_async:
-            try:
-                async for item in stream:
-                    yield _chunk(item)
-            except Exception as e:
-                yield _error_event(e)
-            finally:
-                aclose = getattr(stream, "aclose", None)
-                if aclose is not None:
-                    await aclose()
-            return
-        import asyncio
-        import contextvars
-
-        pending = None
-        try:
-            while True:
-                pending = _executor().submit(contextvars.copy_context().run, next, stream, _END)
-                item = await asyncio.wrap_future(pending)
-                if item is _END:
-                    break
-                yield _chunk(item)
-        except Exception as e:
-            yield _error_event(e)
-        finally:
-            close = getattr(stream, "close", None)
-            if close is not None:
-                if pending is None or pending.done():
-                    close()
-                else:  # the generator is running in its thread: close it once it yields
-                    pending.add_done_callback(lambda _: close())
-
-    def discard(self) -> None:
-        """Close the stream unsent (a HEAD request)."""
-        stream = self.stream
-        self.stream = None
-        if hasattr(stream, "__anext__"):
-            return  # never started: nothing runs, nothing to finalise
-        close = getattr(stream, "close", None)
-        if close is not None:
-            close()

@@ -147,8 +147,9 @@ async def send_asgi(response: Response, send: Send, receive: Receive | None = No
         await _until_disconnect(_send_stream(response, send), receive)
 
 
-async def _send_stream(response: Any, send: Send) -> None:
-    chunks = response.achunks()
+async def _send_stream(response: Response, send: Send) -> None:
+    assert response.stream is not None
+    chunks = response.stream.achunks()
     try:
         async for chunk in chunks:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})

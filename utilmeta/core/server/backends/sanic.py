@@ -214,7 +214,8 @@ async def _respond_stream(request: Any, response: Response) -> None:
     if not isinstance(request.stream, ASGIApp):
         headers.append(("Date", http_date()))
     native = await request.respond(status=response.status, headers=headers)
-    chunks = response.achunks()  # type: ignore[attr-defined]
+    assert response.stream is not None
+    chunks = response.stream.achunks()
     try:
         async for chunk in chunks:
             await native.send(chunk)
@@ -258,7 +259,9 @@ def _make_direct(router: Router) -> dict[type, Any]:
         status = response.status
         pairs, body = framing(response)
         pairs.append(("Date", http_date()))
-        if response.stream is not None:
+        stream = response.stream
+        chunked = stream is not None and stream.length is None
+        if chunked:
             pairs.append(("Transfer-Encoding", "chunked"))
         headers = _wire_headers(pairs)
         headers.append(_KEEP_ALIVE if http.keep_alive else _CLOSE)
@@ -273,12 +276,13 @@ def _make_direct(router: Router) -> dict[type, Any]:
         # REQUEST_MAX_SIZE) or drops the connection for
         http.response_func = None
         await http._send(data)
-        if response.stream is not None:  # Sanic cancels this task when the client goes
-            chunks = response.achunks()  # type: ignore[attr-defined]
+        if stream is not None:  # Sanic cancels this task when the client goes
+            chunks = stream.achunks()
             try:
                 async for chunk in chunks:
-                    await http._send(b"%x\r\n%b\r\n" % (len(chunk), chunk))
-                await http._send(b"0\r\n\r\n")
+                    await http._send(b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
+                if chunked:
+                    await http._send(b"0\r\n\r\n")
             finally:
                 await chunks.aclose()
         http.stage = Stage.IDLE

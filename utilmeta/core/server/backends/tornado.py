@@ -216,7 +216,8 @@ class _CoreHandler(RequestHandler):
 async def _pump(response: Response, write: Callable[[bytes], Awaitable[None]]) -> bool:
     """Write a streamed answer's chunks until it ends (True) or the client goes (False); its
     generator is closed either way."""
-    chunks = response.achunks()  # type: ignore[attr-defined]
+    assert response.stream is not None
+    chunks = response.stream.achunks()
     try:
         async for chunk in chunks:
             await write(chunk)

@@ -116,7 +116,7 @@ def send_wsgi(response: Response, start_response: StartResponse) -> Iterable[byt
     headers, body = framing(response)
     start_response(status_line(response.status), headers)
     if response.stream is not None:
-        return response.chunks()  # type: ignore[attr-defined]
+        return response.stream.chunks()
     return [body]
 
 
