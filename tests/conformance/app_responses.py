@@ -30,6 +30,7 @@ def big_file() -> Path:
         os.replace(part, path)  # atomic: concurrent servers never see half a file
     return path
 
+
 #: every HTTP error class of ``utilmeta.utils.exceptions`` (aliases once), by name
 HTTP_ERRORS: dict[str, type[exceptions.HttpError]] = {}
 for _name in exceptions.__all__:
