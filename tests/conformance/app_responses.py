@@ -13,7 +13,7 @@ from typing import Any
 
 from utilmeta.core import api, response
 from utilmeta.core.response.sse import ServerSentEvent, SSEResponse
-from utilmeta.utils import exceptions
+from utilmeta.utils import Error, exceptions
 
 NOTES = Path(__file__).resolve().parent / "static" / "notes.txt"
 
@@ -80,6 +80,15 @@ class HandledAPI(api.API):
     @api.handle("*", exceptions.BadRequest)
     def bad_request(self, e: exceptions.BadRequest) -> dict:
         return {"by": "bad-request", "type": type(e).__name__}
+
+    @api.get
+    def typed(self) -> None:
+        raise exceptions.Gone("moved away", state="archived")
+
+    @api.handle(typed, exceptions.Gone)
+    def as_error(self, e: Error) -> Wrap:
+        # UtilMeta's tutorial style: the hook gets an Error, passes it on as the template's error
+        return Wrap({"type": e.type.__name__, "has_traceback": "Gone" in e.full_info}, error=e, status=e.status)
 
     @api.handle("*", exceptions.NotFound, exceptions.RequestError)
     def request_error(self, e: exceptions.RequestError) -> dict:
@@ -288,6 +297,7 @@ CASES: dict[str, tuple[str, str, dict[str, Any]]] = {
     "handle-parse-error-by-mro": ("GET", "/api/responses/handled/parse?n=x", {}),
     "handle-nearest-of-several": ("GET", "/api/responses/handled/missing", {}),
     "handle-generic-fallback": ("GET", "/api/responses/handled/crash", {}),
+    "handle-hook-gets-error": ("GET", "/api/responses/handled/typed", {}),
     "self-response": ("GET", "/api/responses/made", {}),
     "response-cookies": ("GET", "/api/responses/cookies", {}),
     "response-file": ("GET", "/api/responses/download", {}),

@@ -73,6 +73,16 @@ def test_the_most_specific_error_hook_answers(client, url, status, by, kind):
     assert msgspec.json.decode(content) == {"by": by, "type": kind}
 
 
+def test_an_error_hook_declared_with_error_gets_an_error(client):
+    status, _, content = get(client, "handled/typed")
+    assert status == 410
+    assert msgspec.json.decode(content) == {
+        "data": {"type": "Gone", "has_traceback": True},
+        "msg": "moved away",
+        "code": "archived",
+    }
+
+
 def test_self_response_cookies_and_files(client):
     status, headers, content = get(client, "made")
     assert (status, headers["x-made"], content) == (201, "yes", b'{"made":true}')

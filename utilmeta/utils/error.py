@@ -56,6 +56,11 @@ class Error:
 
         return "".join(traceback.format_exception(self.type, self.exception, self.exception.__traceback__))
 
+    @property
+    def full_info(self) -> str:
+        """The exception's type, message and traceback, for a log."""
+        return f"{self}\n{self.traceback}"
+
     def throw(self, kind: builtins.type[BaseException] | None = None, prepend: str = "") -> BaseException:
         """The exception to raise: itself, or a ``kind`` with the same message, chained to it."""
         if kind is None or isinstance(self.exception, kind):

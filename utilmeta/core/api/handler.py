@@ -20,6 +20,7 @@ from utilmeta.core.request import Request
 from utilmeta.core.request.parser import Limits, Parser, route_vars
 from utilmeta.core.response import Response
 from utilmeta.core.response.encoding import enc_hook
+from utilmeta.utils.error import Error
 from utilmeta.utils.exceptions import ServerError, status_of
 
 if TYPE_CHECKING:
@@ -54,6 +55,17 @@ async def run_in_thread(func: Callable[..., R], *args: Any) -> R:
     loop = asyncio.get_running_loop()
     ctx = contextvars.copy_context()
     return await loop.run_in_executor(_get_executor(), ctx.run, func, *args)
+
+
+def _takes_error(func: Callable[..., Any]) -> bool:
+    """Whether an error hook's parameter is annotated ``Error`` (``utilmeta.utils.Error``)."""
+    params = list(inspect.signature(func).parameters.values())
+    if len(params) < 2:
+        return False
+    annotation = params[1].annotation
+    if isinstance(annotation, str):  # postponed annotations: the name is enough here
+        return annotation == "Error" or annotation.endswith(".Error")
+    return annotation is Error
 
 
 def _awaited(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -139,6 +151,8 @@ class Handler:
         self.afters = list(reversed(afters))
         self.errors = list(reversed(errors))
         self._error_hooks: dict[type[BaseException], list[tuple[int, Hook]]] = {}
+        #: hooks declared ``(self, e: Error)``, which get the exception wrapped (as UtilMeta's do)
+        self._wants_error = {id(hook) for _, hook in errors if _takes_error(hook.func)}
         self.plugins = plugins
         self.simple = not (befores or afters or errors or plugins)
         self.needs_body = self.parser.needs_body or any(p.needs_body for _, _, p in befores)
@@ -265,10 +279,13 @@ class Handler:
             found = self._error_hooks[kind] = [entry for _, _, entry in sorted(ranked, key=lambda r: r[:2])]
         return found
 
+    def _hook_arg(self, hook: Hook, error: Exception) -> Any:
+        return Error(error) if id(hook) in self._wants_error else error
+
     def _handle(self, request: Request, insts: list[API], error: Exception) -> Response:
         for i, hook in self.error_hooks(error):
             try:
-                r = hook.func(insts[i], error)
+                r = hook.func(insts[i], self._hook_arg(hook, error))
             except Exception as e:
                 return self.error_response(request, e)
             if r is not None:
@@ -329,7 +346,7 @@ class Handler:
     async def _ahandle(self, request: Request, insts: list[API], error: Exception) -> Response:
         for i, hook in self.error_hooks(error):
             try:
-                r = await self._invoke(hook.is_async, hook.func, insts[i], error)
+                r = await self._invoke(hook.is_async, hook.func, insts[i], self._hook_arg(hook, error))
             except Exception as e:
                 return self.error_response(request, e)
             if r is not None:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from utilmeta.utils.error import Error
 from utilmeta.utils.exceptions import HttpError, status_of
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ class Response:
         state: Any = None,
         content_type: str | None = None,
         body: bytes | None = None,
-        error: BaseException | None = None,
+        error: BaseException | Error | None = None,
         cookies: Mapping[str, Any] | None = None,
         file: Any = None,
     ):
@@ -83,7 +84,9 @@ class Response:
         if content_type is not None:
             self.content_type = content_type
         self.body = body
-        self.error = error
+        if isinstance(error, Error):  # what an error hook declared ``(self, e: Error)`` got
+            error = error.exception
+        self.error: BaseException | None = error
         self.cookies: SimpleCookie | None = None
         if cookies:
             self._take_cookies(cookies)
