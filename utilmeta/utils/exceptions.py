@@ -190,7 +190,7 @@ class BadRequest(RequestError):
 
 
 class ParseError(BadRequest):
-    """Invalid input. ``errors`` holds ``{"location", "name", "message"}`` items."""
+    """Invalid input. ``errors`` (and ``detail``) hold ``{"location", "name", "message"}`` items."""
 
     def __init__(self, errors: Iterable[Mapping[str, Any]], message: str | None = None):
         errors = list(errors)
@@ -201,7 +201,7 @@ class ParseError(BadRequest):
                 else f"{e.get('location')}: {e.get('message')}"
                 for e in errors
             )
-        super().__init__(message, errors=errors)
+        super().__init__(message, errors=errors, detail=errors)  # ``detail``: UtilMeta's name
 
 
 class Unauthorized(RequestError):
