@@ -60,3 +60,22 @@ def test_kitchen_ticker(kitchen):
     assert (r.status_code, r.json()) == (404, {"error": "order 8 unknown"})
     r = httpx.get(f"{kitchen}/order/queue", timeout=10)
     assert (r.json(), r.headers["x-queue-length"]) == ([7], "1")
+
+
+@pytest.fixture(scope="module")
+def forum() -> Iterator[httpx.Client]:
+    port = free_port()
+    with serve_script(HERE / "forum.py", port, env={"SERVICE_PORT": str(port)}):
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}/api", timeout=10) as client:
+            yield client
+
+
+def test_forum_error_hook_in_the_tutorial_style(forum):
+    r = forum.post("/post/1/vote?weight=3")
+    assert (r.status_code, r.json()["votes"]) == (200, 3)
+    r = forum.post("/post/1/vote?weight=9")
+    assert r.status_code == 422
+    body = r.json()
+    assert body["errors"][0]["name"] == "weight" and "weight" in body["msg"]
+    r = forum.get("/post/7")
+    assert (r.status_code, r.json()) == (404, {"errors": None, "msg": "post 7 not found"})
