@@ -54,6 +54,14 @@ class Wrap(response.Response):
     state_key = "code"
 
 
+class HeaderWrap(response.Response):
+    result_key = "data"
+    state_key = "code"
+    message_header = "X-Message"
+    count_header = "X-Total"
+    state_header = "X-State"
+
+
 class HandledAPI(api.API):
     """The generic handler is declared first: the specific one must still win."""
 
@@ -194,6 +202,18 @@ class ResponsesAPI(api.API):
         return self.response(file=str(NOTES))
 
     @api.get
+    def keyed(self) -> HeaderWrap:
+        return HeaderWrap([1, 2], count=2, message="été", extra={"page": 1, "code": "ignored"})
+
+    @api.get
+    def as_attachment(self) -> response.Response:
+        return response.Response(attachment=str(NOTES))
+
+    @api.get
+    def event_stream_keyword(self) -> response.Response:
+        return response.Response(event_stream=ticks(2))
+
+    @api.get
     def big_download(self) -> response.Response:
         return self.response(file=big_file())
 
@@ -301,6 +321,9 @@ CASES: dict[str, tuple[str, str, dict[str, Any]]] = {
     "self-response": ("GET", "/api/responses/made", {}),
     "response-cookies": ("GET", "/api/responses/cookies", {}),
     "response-file": ("GET", "/api/responses/download", {}),
+    "template-extra-and-key-headers": ("GET", "/api/responses/keyed", {}),
+    "response-attachment": ("GET", "/api/responses/as_attachment", {}),
+    "response-event-stream-keyword": ("GET", "/api/responses/event_stream_keyword", {}),
     "response-big-file": ("GET", "/api/responses/big_download", {}),
     "head-big-file": ("HEAD", "/api/responses/big_download", {}),
     "sse-sync": ("GET", "/api/responses/events", {}),

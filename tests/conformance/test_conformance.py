@@ -91,6 +91,7 @@ CASES: dict[str, tuple[str, str, dict[str, Any]]] = {
 MEANINGFUL = (
     *("content-type", "allow", "location", "x-request-id", "x-served-by", "access-control-allow-origin"),
     *("set-cookie", "content-disposition", "cache-control", "www-authenticate", "x-made", "x-count", "x-raw"),
+    *("x-message", "x-total", "x-state"),
 )
 
 

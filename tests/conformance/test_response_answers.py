@@ -108,6 +108,26 @@ def test_a_large_file_is_streamed_with_its_length(client):
     assert (head.content, head.headers["content-length"]) == (b"", str(len(content)))
 
 
+def test_utilmeta_response_keywords(client):
+    status, headers, content = get(client, "keyed")
+    assert msgspec.json.decode(content) == {"page": 1, "code": 200, "data": [1, 2]}
+    assert (headers["x-message"], headers["x-total"], headers["x-state"]) == ("%C3%A9t%C3%A9", "2", "200")
+    status, headers, content = get(client, "as_attachment")
+    assert headers["content-disposition"] == "attachment; filename*=UTF-8''notes.txt"
+    status, headers, content = get(client, "event_stream_keyword")
+    assert headers["content-type"] == "text/event-stream" and content.startswith(b"event: tick")
+
+
+def test_template_keys_must_differ():
+    from utilmeta.core import response
+
+    with pytest.raises(ValueError, match="share a name"):
+
+        class Clash(response.Response):
+            result_key = "data"
+            message_key = "data"
+
+
 def test_server_sent_events(client):
     status, headers, content = get(client, "events")
     assert headers["content-type"] == "text/event-stream" and headers["cache-control"] == "no-cache"

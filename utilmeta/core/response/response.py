@@ -45,6 +45,10 @@ class Response:
     message_key: ClassVar[str | None] = None
     count_key: ClassVar[str | None] = None
     state_key: ClassVar[str | None] = None
+    #: headers that carry the message / count / state as well (UtilMeta's ``*_header`` options)
+    message_header: ClassVar[str | None] = None
+    count_header: ClassVar[str | None] = None
+    state_header: ClassVar[str | None] = None
     #: the type the result must have (``WrapResponse[List[User]]``); used by the docs
     result_type: ClassVar[Any] = None
 
@@ -69,8 +73,13 @@ class Response:
         error: BaseException | Error | None = None,
         cookies: Mapping[str, Any] | None = None,
         file: Any = None,
+        attachment: Any = None,
+        extra: Mapping[str, Any] | None = None,
+        event_stream: Any = None,
     ):
         self.result = result
+        #: more keys for a template's envelope (its own keys win)
+        self.extra = dict(extra) if extra else None
         if status is not None:
             self.status = status
         base = type(self).headers
@@ -90,8 +99,12 @@ class Response:
         self.cookies: SimpleCookie | None = None
         if cookies:
             self._take_cookies(cookies)
-        if file is not None:
-            self._take_file(file)
+        if file is not None or attachment is not None:
+            self._take_file(file if file is not None else attachment, attachment=file is None)
+        if event_stream is not None:
+            from utilmeta.core.response.sse import take_event_stream  # sse builds on this module
+
+            take_event_stream(self, event_stream)
         if error is not None:
             self._take_error(error, status=status, headers=headers)
 
@@ -120,10 +133,11 @@ class Response:
             else:
                 self.set_cookie(key, str(value))
 
-    def _take_file(self, file: Any) -> None:
+    def _take_file(self, file: Any, attachment: bool = False) -> None:
         """``Response(file=...)``: a path, an open binary file or a :class:`~utilmeta.core.file.File`
         is the body (read at once up to ``FILE_IN_MEMORY``, streamed beyond), its name the
-        ``Content-Disposition`` and the content type. A file opened here is closed here."""
+        ``Content-Disposition`` (``attachment=...``: a download) and the content type. A file
+        opened here is closed here."""
         import os
 
         name = getattr(file, "filename", None)
@@ -156,7 +170,8 @@ class Response:
         if name and not any(k.lower() == "content-disposition" for k in self.headers):
             from urllib.parse import quote
 
-            self.headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(name)}"
+            disposition = "attachment" if attachment else "inline"
+            self.headers["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{quote(name)}"
 
     def __class_getitem__(cls, item: Any) -> type[Response]:
         return type(cls.__name__, (cls,), {"result_type": item, "__module__": cls.__module__})
@@ -166,6 +181,12 @@ class Response:
         """Whether this class can carry ``result`` (an endpoint's or an error hook's); when it
         cannot, the plain ``Response`` does."""
         return True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        keys = [k for k in (cls.result_key, cls.message_key, cls.count_key, cls.state_key) if k]
+        if len(set(keys)) < len(keys):
+            raise ValueError(f"{cls.__name__}: two template keys share a name: {keys}")
 
     @classmethod
     def is_template(cls) -> bool:
@@ -217,15 +238,17 @@ class Response:
     def render(self, encode: JsonEncode) -> bytes:
         """Fill ``body`` and ``content_type`` (once), make every header value a ``str``
         (:func:`header_value`) and return the body."""
+        cls = type(self)
         headers = self.headers
+        if cls.message_header or cls.count_header or cls.state_header:
+            self._key_headers(headers)
         for name, value in headers.items():
             if type(value) is not str or not value.isascii() or "\n" in value or "\r" in value:
                 headers[name] = header_value(name, value)
         if self.body is not None:
             return self.body
-        cls = type(self)
         if cls.result_key or cls.message_key or cls.count_key or cls.state_key:
-            envelope: dict[str, Any] = {}
+            envelope: dict[str, Any] = dict(self.extra) if self.extra else {}
             if cls.result_key:
                 envelope[cls.result_key] = self.result
             if cls.message_key:
@@ -254,6 +277,20 @@ class Response:
             self.body = encode(result)
             self.content_type = self.content_type or _JSON
         return self.body
+
+    def _key_headers(self, headers: dict[str, Any]) -> None:
+        cls = type(self)
+        if cls.message_header and self.message:
+            message = str(self.message)
+            if not message.isascii():  # percent-encoded UTF-8: what every client reads the same way
+                from urllib.parse import quote
+
+                message = quote(message, safe=" !#$&'()*+,/:;=?@[]~")
+            headers.setdefault(cls.message_header, message.replace("\r", " ").replace("\n", " "))
+        if cls.count_header and self.count is not None:
+            headers.setdefault(cls.count_header, self.count)
+        if cls.state_header:
+            headers.setdefault(cls.state_header, self.state if self.state is not None else self.status)
 
     def header_items(self, *, content_length: bool = False) -> list[tuple[str, str]]:
         """Every header to send, ``Content-Type`` and ``Set-Cookie`` included; with

@@ -106,6 +106,18 @@ def _error_event(error: BaseException) -> bytes:
     return ServerSentEvent({"status": status, "message": message}, event="error").encode()
 
 
+def take_event_stream(response: Response, events: Any) -> None:
+    """``Response(event_stream=...)`` (UtilMeta's keyword): the response streams ``events``."""
+    if not (hasattr(events, "__next__") or hasattr(events, "__anext__")):
+        raise TypeError(f"event_stream takes a generator or an async generator, got {type(events).__name__}")
+    response.body = b""
+    response.stream = Stream(events, encode=_chunk, on_error=_error_event)
+    response.content_type = "text/event-stream"
+    for name, value in SSEResponse.headers.items():
+        if not any(k.lower() == name.lower() for k in response.headers):
+            response.headers[name] = value
+
+
 class SSEResponse(Response):
     """A ``text/event-stream`` answer whose events are sent as the generator yields them."""
 
@@ -120,12 +132,7 @@ class SSEResponse(Response):
         headers: Mapping[str, Any] | None = None,
         cookies: Mapping[str, Any] | None = None,
     ):
-        if not (hasattr(event_stream, "__next__") or hasattr(event_stream, "__anext__")):
-            raise TypeError(
-                f"SSEResponse takes a generator or an async generator of events, got {type(event_stream).__name__}"
-            )
-        super().__init__(None, status=status, headers=headers, cookies=cookies, body=b"")
-        self.stream = Stream(event_stream, encode=_chunk, on_error=_error_event)
+        super().__init__(None, status=status, headers=headers, cookies=cookies, event_stream=event_stream)
 
     @classmethod
     def wraps(cls, result: Any) -> bool:
