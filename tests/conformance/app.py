@@ -13,6 +13,7 @@ import time
 from typing import Annotated, Any, Literal, Optional
 
 import msgspec
+from app_responses import AsyncResponsesAPI, ResponsesAPI
 from moved import AsyncMovedAPI, MovedAPI
 
 from utilmeta import UtilMeta
@@ -127,6 +128,7 @@ def _sync_api() -> type[api.API]:
         wrapped: WrappedAPI
         general: general_api  # type: ignore[valid-type]
         moved: MovedAPI
+        responses: ResponsesAPI
 
         @api.get
         def hello(self) -> str:
@@ -228,6 +230,7 @@ def _async_api() -> type[api.API]:
     class AsyncRootAPI(base):  # type: ignore[misc, valid-type]
         general: general_api  # type: ignore[valid-type]
         moved: AsyncMovedAPI
+        responses: AsyncResponsesAPI
 
         @api.get
         async def hello(self) -> str:

@@ -123,7 +123,7 @@ class API:
     Set ``response = SomeTemplate`` on the class to wrap every result of its endpoints.
     """
 
-    response: ClassVar[type[Response] | None] = None
+    response: ClassVar[type[Response] | None] = Response
 
     _endpoints: ClassVar[list[Endpoint]] = []
     _subs: ClassVar[list[SubAPI]] = []

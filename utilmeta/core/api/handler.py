@@ -7,6 +7,7 @@ request it only creates the API instances, runs the hooks, parses, calls and ren
 from __future__ import annotations
 
 import contextvars
+import inspect
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -20,6 +21,7 @@ from utilmeta.core.request.params import PathParam
 from utilmeta.core.request.parser import Limits, Parser, route_vars
 from utilmeta.core.response import Response
 from utilmeta.core.response.encoding import enc_hook
+from utilmeta.utils.error import Error
 from utilmeta.utils.exceptions import DeclarationError, ParseError, ServerError, status_of
 
 if TYPE_CHECKING:
@@ -56,6 +58,27 @@ async def run_in_thread(func: Callable[..., R], *args: Any) -> R:
     loop = asyncio.get_running_loop()
     ctx = contextvars.copy_context()
     return await loop.run_in_executor(_get_executor(), ctx.run, func, *args)
+
+
+def _takes_error(func: Callable[..., Any]) -> bool:
+    """Whether an error hook's parameter is annotated ``Error`` (``utilmeta.utils.Error``)."""
+    params = list(inspect.signature(func).parameters.values())
+    if len(params) < 2:
+        return False
+    annotation = params[1].annotation
+    if isinstance(annotation, str):  # postponed annotations: the name is enough here
+        return annotation == "Error" or annotation.endswith(".Error")
+    return annotation is Error
+
+
+def _awaited(func: Callable[..., Any]) -> Callable[..., Any]:
+    """An ``async def`` endpoint that yields (an event stream, ``-> SSEResponse``) as a
+    coroutine returning its async generator, as the async call paths expect."""
+
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    return call
 
 
 class BuildContext(msgspec.Struct, frozen=True):
@@ -124,7 +147,7 @@ class Handler:
     def __init__(self, endpoint: Endpoint, levels: list[Level], full_route: str, ctx: BuildContext):
         self.endpoint = endpoint
         self.route = full_route
-        self.func = endpoint.func
+        self.func = _awaited(endpoint.func) if inspect.isasyncgenfunction(endpoint.func) else endpoint.func
         self.ctx = ctx
         self.parser = endpoint.parser.mounted_at(full_route)  # parents' path variables are parameters too
         self.classes = [lv.api for lv in levels]
@@ -156,7 +179,7 @@ class Handler:
         plugins.extend(endpoint.plugins)
         if template is None:
             for level in reversed(levels):
-                if level.api.response is not None:
+                if level.api.response is not None and level.api.response is not Response:
                     template = level.api.response
                     break
         self.template = template
@@ -164,6 +187,9 @@ class Handler:
         self.befores = befores
         self.afters = list(reversed(afters))
         self.errors = list(reversed(errors))
+        self._error_hooks: dict[type[BaseException], list[tuple[int, Hook]]] = {}
+        #: hooks declared ``(self, e: Error)``, which get the exception wrapped (as UtilMeta's do)
+        self._wants_error = {id(hook) for _, hook in errors if _takes_error(hook.func)}
         self.plugins = plugins
         self.simple = not (befores or afters or errors or plugins or self.generals)
         parsers = [p for _, p in self.generals] + [p for _, _, p in befores] + [self.parser]
@@ -201,6 +227,8 @@ class Handler:
         if self.check_result is not None and template is None:
             self.check_result(result)
         t = template or self.template or Response
+        if not t.wraps(result):
+            t = Response
         return t(result, status=status) if status else t(result)
 
     def error_response(self, request: Request, error: BaseException) -> Response:
@@ -304,16 +332,37 @@ class Handler:
             response = self._handle(request, insts, e)
         return self.finish(request, response)
 
+    def error_hooks(self, error: BaseException) -> list[tuple[int, Hook]]:
+        """The ``@api.handle`` hooks for this error, most specific first: a hook for a class
+        nearer in the error's MRO wins whatever the declaration order; between equally specific
+        hooks, the innermost API's, then the last declared."""
+        kind = type(error)
+        found = self._error_hooks.get(kind)
+        if found is None:
+            mro = kind.__mro__
+            ranked = []
+            for n, (i, hook) in enumerate(self.errors):
+                depths = [mro.index(t) for t in hook.info.errors if t in mro]
+                if depths:
+                    ranked.append((min(depths), n, (i, hook)))
+            found = self._error_hooks[kind] = [entry for _, _, entry in sorted(ranked, key=lambda r: r[:2])]
+        return found
+
+    def _hook_arg(self, hook: Hook, error: Exception) -> Any:
+        return Error(error) if id(hook) in self._wants_error else error
+
     def _handle(self, request: Request, insts: list[API], error: Exception, levels: int | None = None) -> Response:
-        """The first error hook (of the first ``levels`` levels) that answers ``error``, else the error response."""
-        for i, hook in self.errors:
-            if (levels is None or i < levels) and isinstance(error, hook.info.errors):
-                try:
-                    r = hook.func(insts[i], error)
-                except Exception as e:
-                    return self.error_response(request, e)
-                if r is not None:
-                    return self.make(r, status=status_of(error))
+        """The most specific error hook (of the first ``levels`` levels) that answers ``error``,
+        else the error response."""
+        for i, hook in self.error_hooks(error):
+            if levels is not None and i >= levels:
+                continue
+            try:
+                r = hook.func(insts[i], self._hook_arg(hook, error))
+            except Exception as e:
+                return self.error_response(request, e)
+            if r is not None:
+                return self.make(r, status=status_of(error))
         return self.error_response(request, error)
 
     # -- async ---------------------------------------------------------------------------------
@@ -369,12 +418,13 @@ class Handler:
     async def _ahandle(
         self, request: Request, insts: list[API], error: Exception, levels: int | None = None
     ) -> Response:
-        for i, hook in self.errors:
-            if (levels is None or i < levels) and isinstance(error, hook.info.errors):
-                try:
-                    r = await self._invoke(hook.is_async, hook.func, insts[i], error)
-                except Exception as e:
-                    return self.error_response(request, e)
-                if r is not None:
-                    return self.make(r, status=status_of(error))
+        for i, hook in self.error_hooks(error):
+            if levels is not None and i >= levels:
+                continue
+            try:
+                r = await self._invoke(hook.is_async, hook.func, insts[i], self._hook_arg(hook, error))
+            except Exception as e:
+                return self.error_response(request, e)
+            if r is not None:
+                return self.make(r, status=status_of(error))
         return self.error_response(request, error)

@@ -16,14 +16,15 @@ from typing import Any, TypeVar
 from utilmeta.core.request import Request
 from utilmeta.core.response import Response
 from utilmeta.utils.exceptions import DeclarationError
+from utilmeta.utils.plugin import Plugin as BasePlugin
 
 __all__ = ["Plugin", "CORS"]
 
 T = TypeVar("T")
 
 
-class Plugin:
-    """Base class of plugins. Subclasses override the three processing methods they need."""
+class Plugin(BasePlugin):
+    """Base class of API plugins. Subclasses override the three processing methods they need."""
 
     def __call__(self, target: T) -> T:
         from utilmeta.core.api.base import API

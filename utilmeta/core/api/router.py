@@ -338,7 +338,13 @@ class Router:
         for name, value in self.response_headers.items():
             headers.setdefault(name, value)  # an endpoint's own value stays
         if request.method == "HEAD":
-            response.headers["Content-Length"] = str(len(response.body or b""))
+            stream = response.stream
+            if stream is None:
+                response.headers["Content-Length"] = str(len(response.body or b""))
+            else:  # never started; a known length (a file's) stays announced
+                stream.close()
+                response.stream = None
+                response.headers.setdefault("Content-Length", str(stream.length or 0))
             response.body = b""
         return response
 

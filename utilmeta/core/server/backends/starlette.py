@@ -68,7 +68,7 @@ class APIRoute(BaseRoute):
         return request
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send_asgi(await self.router.acall(self.request(scope, receive)), send)
+        await send_asgi(await self.router.acall(self.request(scope, receive)), send, receive)
 
     def url_path_for(self, name: str, /, **path_params: Any) -> Any:
         raise NoMatchFound(name, path_params)
@@ -107,7 +107,7 @@ class _Direct:
             found = self.match(_route_path(scope))
             if found is not None:
                 # APIRoute.handle, inlined (one coroutine less per request) and given the match
-                await send_asgi(await self.router.acall(self.route.request(scope, receive), found), send)
+                await send_asgi(await self.router.acall(self.route.request(scope, receive), found), send, receive)
                 return
         await self.stack(scope, receive, send)
 

@@ -207,7 +207,7 @@ class UtilMetaASGIHandler(ASGIHandler, _Dispatch):
             request = request_from_scope(scope, receive, None, self._router.ctx.limits.max_header_size)
             found = None if self._core_first else self._router.match(request.path)
             if found is not None or self._core_first:
-                await self._aserve(request, scope, send, found)
+                await self._aserve(request, scope, send, found, receive)
                 return
         elif kind == "lifespan":
             await self._lifespan(receive, send)
@@ -223,16 +223,18 @@ class UtilMetaASGIHandler(ASGIHandler, _Dispatch):
                 return
         if kind == "http":
             if self._all_core:
-                await self._aserve(request, scope, send)
+                await self._aserve(request, scope, send, None, receive)
             else:
                 await super().__call__(scope, receive, send)
         elif kind == "websocket":
             await receive()  # websocket.connect
             await send({"type": "websocket.close", "code": 1000})
 
-    async def _aserve(self, request: Request, scope: Scope, send: Send, found: Match | None = None) -> None:
+    async def _aserve(
+        self, request: Request, scope: Scope, send: Send, found: Match | None = None, receive: Receive | None = None
+    ) -> None:
         if not self._signals:
-            await send_asgi(await self._router.acall(request, found), send)
+            await send_asgi(await self._router.acall(request, found), send, receive)
             return
         # each signal costs a thread hop: skip it when its receivers would find nothing to do
         if _foreign_receivers(signals.request_started) or _opened():
@@ -242,7 +244,7 @@ class UtilMetaASGIHandler(ASGIHandler, _Dispatch):
         finally:
             if _foreign_receivers(signals.request_finished) or _opened():
                 await _asend(signals.request_finished, sender=self.__class__)
-        await send_asgi(response, send)
+        await send_asgi(response, send, receive)
 
 
 _ADOPTED: dict[type, type] = {}
