@@ -17,6 +17,7 @@ from utilmeta.core.api.decorators import (
     EndpointInfo,
     HookInfo,
     RouteInfo,
+    endpoint_route,
 )
 from utilmeta.core.request.parser import Parser, route_vars
 from utilmeta.core.response import Response
@@ -79,6 +80,28 @@ class SubAPI(msgspec.Struct):
     route: str
     api: type[API]
     info: RouteInfo | None
+
+
+class _Mounted:
+    """A sub-API attribute: on an instance, the sub-API's instance sharing its request (made on
+    first access: ``self.comments.get(slug=...)`` calls the endpoint as a method); on the class,
+    what was declared (an ``api.route(...)`` or nothing)."""
+
+    def __init__(self, sub: SubAPI, declared: Any):
+        self.sub = sub
+        self.declared = declared
+
+    def __get__(self, instance: API | None, owner: type[API]) -> Any:
+        if instance is None:
+            if self.declared is _NOTHING:
+                raise AttributeError(f"{owner.__qualname__}.{self.sub.attr} is a mounted API: use it on an instance")
+            return self.declared
+        value = self.sub.api(instance.request)
+        instance.__dict__[self.sub.attr] = value  # later look-ups find it without the descriptor
+        return value
+
+
+_NOTHING = object()
 
 
 def _is_async(func: Callable[..., Any]) -> bool:
@@ -168,6 +191,11 @@ class API:
         cls._endpoints = list(endpoints.values())
         cls._hooks = sorted(hooks.values(), key=lambda h: -h.info.priority)
         cls._subs = cls._collect_subs(localns)
+        for sub in cls._subs:
+            declared = cls.__dict__.get(sub.attr, _NOTHING)
+            if sub.attr in cls.__dict__ and not isinstance(declared, (RouteInfo, _Mounted)):
+                continue  # the class gives the attribute a value of its own
+            setattr(cls, sub.attr, _Mounted(sub, declared.declared if isinstance(declared, _Mounted) else declared))
         cls._check_conflicts()
 
     # -- compilation -------------------------------------------------------------------------
@@ -179,10 +207,7 @@ class API:
         where = f"{cls.__qualname__}.{name}"
         if not inspect.isfunction(func):
             raise DeclarationError(f"{where}: an endpoint must be a plain function")
-        route = info.route
-        if route is None:
-            route = "" if name in HTTP_METHODS else name
-        route = route.strip("/")
+        route = endpoint_route(name, info)
         parser = Parser(func, route, where=where, localns=localns)
         plugins = list(getattr(func, "__utilmeta_plugins__", []))
         template = _return_template(func, localns)

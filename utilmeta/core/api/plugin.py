@@ -1,16 +1,24 @@
 """Plugins: reusable request/response processing attached to API classes or endpoints.
 
 A plugin instance decorates an API class (all its endpoints, sub-APIs included) or one endpoint
-function. For each request the core calls, outer plugins first::
+function; the class itself does too (``@MyPlugin``: an instance made with no arguments). For
+each request the core calls, outer plugins first::
 
     process_request(request)          -> a Response to answer at once, or None to go on
     process_response(request, resp)   -> a replacement Response, or None to keep it
     handle_error(request, error)      -> a Response for the error, or None to let it propagate
+
+UtilMeta's forms are accepted as they are: ``process_response(self, response, api=None)`` and
+``handle_error(self, error, api=None)`` (no request) are told apart by their signature when the
+plugin class is created, ``api`` is then None. The methods are synchronous: an ``async def`` one
+is refused when the class is created. ``Plugin.__init__`` stores its arguments as UtilMeta does
+(``__args__``, ``__kwargs__``), from ``super().__init__(locals())`` or ``super().__init__(*args, **kwargs)``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import inspect
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from utilmeta.core.request import Request
@@ -22,8 +30,101 @@ __all__ = ["Plugin", "CORS"]
 T = TypeVar("T")
 
 
+def _is_target(value: Any) -> bool:
+    """Whether ``value`` is what a plugin decorates: an API class or a function."""
+    from utilmeta.core.api.base import API
+
+    return (isinstance(value, type) and issubclass(value, API)) or inspect.isfunction(value)
+
+
+def _request_free(method: Callable[..., Any]) -> bool:
+    """Whether a ``process_response`` / ``handle_error`` is UtilMeta's ``(self, value, api=None)``
+    rather than ours ``(self, request, value)``: one required argument, or a second named ``api``."""
+    params = [
+        p
+        for p in list(inspect.signature(method).parameters.values())[1:]
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    required = [p for p in params if p.default is p.empty]
+    return len(required) <= 1 or params[1].name == "api"
+
+
+def _without_request(method: Callable[..., Any]) -> Callable[..., Any]:
+    def call(self: Plugin, request: Request, value: Any) -> Any:
+        return method(self, value)
+
+    call.__name__ = method.__name__
+    call.__qualname__ = method.__qualname__
+    return call
+
+
+def _from_locals(init: Callable[..., Any], values: Mapping[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The arguments in ``locals()`` of a subclass's ``__init__``: its parameters, ``*args`` and
+    ``**kwargs`` spread (``self`` and ``__class__`` left out)."""
+    if init is Plugin.__init__:
+        return (), {k: v for k, v in values.items() if k not in ("self", "__class__")}
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = {}
+    for p in list(inspect.signature(init).parameters.values())[1:]:
+        if p.name not in values:
+            continue
+        if p.kind is p.VAR_POSITIONAL:
+            args = tuple(values[p.name])
+        elif p.kind is p.VAR_KEYWORD:
+            kwargs.update(values[p.name])
+        else:
+            kwargs[p.name] = values[p.name]
+    return args, kwargs
+
+
 class Plugin:
-    """Base class of plugins. Subclasses override the three processing methods they need."""
+    """Base class of plugins. Subclasses override the processing methods they need.
+
+    ``@MyPlugin`` (the class) and ``@MyPlugin(x=1)`` (an instance) both decorate an API class or
+    an endpoint."""
+
+    __args__: tuple[Any, ...] = ()
+    __kwargs__: dict[str, Any] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in ("process_request", "process_response", "handle_error"):
+            method = cls.__dict__.get(name)
+            if method is None:
+                continue
+            if inspect.iscoroutinefunction(method):
+                raise DeclarationError(
+                    f"{cls.__qualname__}.{name} is async: plugin methods are synchronous "
+                    f"(use an async @api.before / @api.after hook for asynchronous work)"
+                )
+            if name != "process_request" and _request_free(method):
+                setattr(cls, name, _without_request(method))
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        if len(args) == 1 and not kwargs and _is_target(args[0]):
+            # `@MyPlugin` without arguments: the plugin made with its defaults, applied at once
+            try:
+                plugin = cls()
+            except TypeError as e:
+                raise DeclarationError(f"@{cls.__name__} used without arguments: {e}") from None
+            return plugin(args[0])
+        return super().__new__(cls)
+
+    def __init__(self, _kw: Any = None, *args: Any, **kwargs: Any):
+        """``super().__init__(locals())`` (UtilMeta's form: the parameters of the subclass's
+        ``__init__`` are kept) or ``super().__init__(*args, **kwargs)``."""
+        if isinstance(_kw, Mapping):
+            declared_args, declared = _from_locals(type(self).__init__, _kw)
+            args = (*declared_args, *args)
+            kwargs = {**declared, **kwargs}
+        elif _kw is not None:
+            args = (_kw, *args)
+        self.__args__ = args
+        self.__kwargs__ = kwargs
+
+    def __repr__(self) -> str:
+        shown = [repr(a) for a in self.__args__] + [f"{k}={v!r}" for k, v in self.__kwargs__.items()]
+        return f"{type(self).__name__}({', '.join(shown)})"
 
     def __call__(self, target: T) -> T:
         from utilmeta.core.api.base import API

@@ -233,10 +233,19 @@ class UtilMeta:
         except AttributeError:
             raise SetupError(f"api={ref!r}: module {module_name!r} has no attribute {attr!r}") from None
 
-    def mount(self, target: Any, route: str) -> None:
-        """Mount an API class (or, on backends that support it, a foreign WSGI/ASGI app) at ``route``."""
+    def mount(self, target: Any = None, route: str = "") -> Any:
+        """Mount an API class (or, on backends that support it, a foreign WSGI/ASGI app) at ``route``.
+        Without a target it decorates the API class: ``@service.mount(route='/api')``. A foreign app
+        this backend cannot serve is refused here; a WSGI app on an ASGI backend is wrapped."""
         from utilmeta.core.api import API
 
+        if target is None:
+
+            def decorator(api: F) -> F:
+                self.mount(api, route)
+                return api
+
+            return decorator
         if self._router is not None:
             raise SetupError("service.mount() after the application was built: mount before application()")
         if isinstance(target, type) and issubclass(target, API):
@@ -244,8 +253,10 @@ class UtilMeta:
 
             path = route.strip("/")
             self.api_mounts.append(SubAPI(path, path, target, None))
-            return
+            return target
+        self.adaptor.check_mount(target, route)
         self.mounts.append((target, "/" + route.strip("/")))
+        return target
 
     def observe(self, observer: Obs) -> Obs:
         """Report every request to ``observer`` (``started`` / ``failed`` / ``finished``, see

@@ -352,13 +352,11 @@ class SanicServerAdaptor(ServerAdaptor):
     def accepts(cls, app: Any) -> bool:
         return isinstance(app, Sanic)
 
-    def check(self) -> None:
-        if self.service.mounts:
-            app, route = self.service.mounts[0]
-            raise SetupError(
-                f"service.mount({app!r}, {route!r}): sanic cannot serve a foreign app; mount it on a "
-                f"WSGI/ASGI backend (flask, django, starlette, fastapi), or mount an API class"
-            )
+    def check_mount(self, app: Any, route: str) -> None:
+        raise SetupError(
+            f"service.mount({app!r}, {route!r}): sanic cannot serve a foreign app; mount it on a "
+            f"WSGI/ASGI backend (flask, django, starlette, fastapi), or mount an API class"
+        )
 
     def application(self) -> Sanic:
         if self._app is not None:
