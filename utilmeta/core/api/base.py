@@ -198,6 +198,16 @@ class API:
             setattr(cls, sub.attr, _Mounted(sub, declared.declared if isinstance(declared, _Mounted) else declared))
         cls._check_conflicts()
 
+    @classmethod
+    def __as__(cls, backend: Any, route: str, asynchronous: bool | None = None) -> Any:
+        """Serve this API below ``route`` in an existing app (UtilMeta's progressive migration):
+        a Flask / Starlette / FastAPI / Sanic app (returned, now serving the API), the ``django``
+        module (returns a URL pattern) or the ``tornado`` module (returns a rule). Creates the
+        process's service: call it once, for one API class."""
+        from utilmeta.core.server.backends.embed import embed
+
+        return embed(cls, backend, route, asynchronous, sys._getframe(1).f_globals.get("__name__", "__main__"))
+
     # -- compilation -------------------------------------------------------------------------
 
     @classmethod

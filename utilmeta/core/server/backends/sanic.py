@@ -374,7 +374,13 @@ class SanicServerAdaptor(ServerAdaptor):
         handler = _make_handler(router, limit)
         # streamed: the core reads the body only when the endpoint needs it; the app's own
         # routes are matched first (a parameter route ranks below every other route)
-        app.add_route(handler, "/", methods=_METHODS, stream=True, name="utilmeta_root")
+        # the app's own "/" keeps the methods it declares (Sanic refuses a second route for them)
+        taken = {m for route in app.router.routes if route.path in ("", "/") for m in route.methods}
+        if "GET" in taken:
+            taken.add("HEAD")
+        root_methods = [m for m in _METHODS if m not in taken]
+        if root_methods:
+            app.add_route(handler, "/", methods=root_methods, stream=True, name="utilmeta_root")
         app.add_route(handler, "/<path:path>", methods=_METHODS, stream=True, strict_slashes=False, name="utilmeta")
 
         async def start(_app: Any) -> None:

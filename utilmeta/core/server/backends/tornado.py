@@ -387,9 +387,12 @@ class TornadoServerAdaptor(ServerAdaptor):
                 f"mount an ASGI app on starlette, fastapi or an asynchronous django service"
             )
 
-    def application(self) -> Application:
-        if self._app is not None:
-            return self._app
+    def rule(self) -> Rule:
+        """The rule serving the API paths, for an application of the user's own making
+        (``API.__as__(tornado, route)``): other paths fall through to its other rules."""
+        return Rule(_APIPaths(self.service.router), self._handler())
+
+    def _handler(self) -> type[_CoreHandler]:
         router = self.service.router
         handler: type[_CoreHandler] = stream_request_body(
             type(
@@ -405,6 +408,13 @@ class TornadoServerAdaptor(ServerAdaptor):
                 },
             )
         )
+        return handler
+
+    def application(self) -> Application:
+        if self._app is not None:
+            return self._app
+        router = self.service.router
+        handler = self._handler()
         # the API first, then the mounted apps, then (the core's 404) everything else
         mounts = _mount_rules(self.service.mounts)
         app = self.app
