@@ -3,6 +3,7 @@
 import sys
 from typing import Any
 
+from utilmeta.conf._lookup import provide
 from utilmeta.core.server.service import SIDE_MOUNTS, UtilMeta
 
 __version__ = "0.1.0"
@@ -21,6 +22,16 @@ def _docs_mounts(service: UtilMeta) -> list[Any]:
 
 
 SIDE_MOUNTS["docs"] = _docs_mounts
+
+
+def _openapi_document(service: UtilMeta, servers: list[str] | None) -> dict[str, Any]:
+    # for utilmeta.core.api.specs.openapi, which cannot import ops
+    from utilmeta.ops.openapi import generate
+
+    return generate(service, servers=servers)
+
+
+provide("openapi", _openapi_document)
 
 
 def __getattr__(name: str) -> Any:

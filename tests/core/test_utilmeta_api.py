@@ -15,12 +15,14 @@ from netutil import free_port, serve_script
 
 from utilmeta.core import api
 from utilmeta.core.api import Plugin
+from utilmeta.core.api.specs.openapi import OpenAPI
 from utilmeta.utils.exceptions import DeclarationError
 
 SERVICE = """
 from utilmeta import UtilMeta
 from utilmeta.core import api, request
 from utilmeta.core.api import Plugin
+from utilmeta.core.api.specs.openapi import OpenAPI
 
 ASYNC = {style!r} == "async"
 
@@ -71,6 +73,7 @@ service = UtilMeta(__name__, backend={backend!r}, name="boards", port={port}, as
 @Stamp
 class BoardAPI(api.API):
     notes: NoteAPI
+    spec: OpenAPI.as_api("openapi.json")
 
     @api.get
     def ping(self) -> str:
@@ -165,6 +168,14 @@ def test_method_referring_to_another_endpoint(base_url: str) -> None:
     assert get(base_url, "GET", "/board/unfollow").status_code == 404
 
 
+def test_openapi_as_api(base_url: str) -> None:
+    r = get(base_url, "GET", "/board/spec")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+    doc = r.json()
+    assert doc["openapi"].startswith("3.1") and doc["servers"] == [{"url": "/"}]
+    assert "/board/{slug}/notes" in doc["paths"] and "/board/spec" not in doc["paths"]  # private
+
+
 def test_mount_decorator(base_url: str) -> None:
     assert get(base_url, "GET", "/board/ping").text == "pong"
     assert get(base_url, "GET", "/board/x/notes").json() == ["x:1", "x:2"]
@@ -248,3 +259,29 @@ def test_sub_api_attribute_on_the_class_keeps_its_declaration() -> None:
     assert Tree.branch.path == "b/{n}"
     with pytest.raises(AttributeError, match="mounted API"):
         _ = Tree.leaf
+
+
+def test_openapi_as_api_wins_over_the_docs_page_and_writes_its_file(tmp_path: Path) -> None:
+    from utilmeta import UtilMeta
+    from utilmeta.testing import TestClient
+
+    target = tmp_path / "spec" / "openapi.yaml"
+    target.parent.mkdir()
+
+    class RootAPI(api.API):
+        docs: OpenAPI.as_api(str(target), private=False)  # type: ignore[valid-type]
+
+        @api.get
+        def bmi(self, weight: float, height: float) -> float:
+            return weight / height**2
+
+    service = UtilMeta(__name__, backend="flask", name="bmi", api=RootAPI, route="/api")
+    with TestClient(service) as client:
+        r = client.get("/api/docs")  # the docs page's path: the API's own endpoint answers
+        assert r.headers["content-type"] == "application/json"
+        doc = r.json()
+    assert doc["info"]["title"] == "bmi" and {"/bmi", "/docs"} <= set(doc["paths"])
+    import yaml
+
+    assert yaml.safe_load(target.read_text())["paths"].keys() == doc["paths"].keys()
+    assert OpenAPI(service)()["servers"] == [{"url": "http://127.0.0.1:5000/api"}]

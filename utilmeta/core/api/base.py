@@ -204,8 +204,9 @@ class API:
         a Flask / Starlette / FastAPI / Sanic app (returned, now serving the API), the ``django``
         module (returns a URL pattern) or the ``tornado`` module (returns a rule). Creates the
         process's service: call it once, for one API class."""
-        from utilmeta.core.server.backends.embed import embed
+        from utilmeta.conf._lookup import provided
 
+        embed = provided("embed")  # the service layer's: utilmeta.core.server.embed
         return embed(cls, backend, route, asynchronous, sys._getframe(1).f_globals.get("__name__", "__main__"))
 
     # -- compilation -------------------------------------------------------------------------

@@ -145,10 +145,12 @@ class Router:
         walked = [(False, item) for item in self._walk(self.root, "", [], self.mounts)]
         walked += [(True, item) for sub in self.side_mounts for item in self._walk(sub.api, sub.route, [])]
         for prefixed_only, (template, endpoint, levels) in walked:
-            handler = Handler(endpoint, levels, template, self.ctx)
-            self.handlers.append(handler)
             key = _VAR.sub("{}", template)
             entry = entries.get(key)
+            if prefixed_only and entry is not None and endpoint.method in entry.methods:
+                continue  # the service's own API declares this path (`docs: OpenAPI.as_api()`): it wins
+            handler = Handler(endpoint, levels, template, self.ctx)
+            self.handlers.append(handler)
             if entry is None:
                 regex = _route_regex(template, handler.parser.path_regex) if "{" in template else None
                 entry = entries[key] = RouteEntry(template, regex, prefixed_only=prefixed_only)

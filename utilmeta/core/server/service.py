@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from utilmeta.conf._access import ACCESS_LOG
-from utilmeta.conf._lookup import current_service, set_current_service
+from utilmeta.conf._lookup import current_service, provide, set_current_service
 from utilmeta.conf.base import Config
 from utilmeta.core.server.backends import ServerAdaptor, resolve
 from utilmeta.utils.exceptions import SetupError
@@ -26,6 +26,15 @@ _lock = threading.Lock()
 #: name -> (service) -> extra APIs served beside the root API, under the root route. The
 #: ``utilmeta`` package adds ``'docs'`` (from ``ops``), so this layer never imports ``ops``
 SIDE_MOUNTS: dict[str, Callable[[UtilMeta], list[Any]]] = {}
+
+
+def _embed(api: Any, backend: Any, route: str, asynchronous: bool | None, module_name: str) -> Any:
+    from utilmeta.core.server.embed import embed
+
+    return embed(api, backend, route, asynchronous, module_name)
+
+
+provide("embed", _embed)  # API.__as__ (the API layer never imports this one)
 
 
 def get_service() -> UtilMeta | None:
