@@ -172,12 +172,14 @@ def test_openapi_as_api(base_url: str) -> None:
     r = get(base_url, "GET", "/board/spec")
     assert r.status_code == 200 and r.headers["content-type"] == "application/json"
     doc = r.json()
-    assert doc["openapi"].startswith("3.1") and doc["servers"] == [{"url": "/"}]
-    assert "/board/{slug}/notes" in doc["paths"] and "/board/spec" not in doc["paths"]  # private
+    # the mounted class is the root API, at the root route
+    assert doc["openapi"].startswith("3.1") and doc["servers"] == [{"url": "/board"}]
+    assert "/{slug}/notes" in doc["paths"] and "/spec" not in doc["paths"]  # private
 
 
 def test_mount_decorator(base_url: str) -> None:
     assert get(base_url, "GET", "/board/ping").text == "pong"
+    assert get(base_url, "GET", "/ping").text == "pong"  # Preference(strict_root_route=False)
     assert get(base_url, "GET", "/board/x/notes").json() == ["x:1", "x:2"]
 
 
@@ -285,3 +287,27 @@ def test_openapi_as_api_wins_over_the_docs_page_and_writes_its_file(tmp_path: Pa
 
     assert yaml.safe_load(target.read_text())["paths"].keys() == doc["paths"].keys()
     assert OpenAPI(service)()["servers"] == [{"url": "http://127.0.0.1:5000/api"}]
+
+
+def test_mount_without_api_sets_the_root_api_and_route() -> None:
+    from utilmeta import UtilMeta
+    from utilmeta.testing import TestClient
+    from utilmeta.utils.exceptions import SetupError
+
+    class Root(api.API):
+        @api.get
+        def hello(self) -> str:
+            return "world"
+
+    class Other(api.API):
+        def get(self) -> str:
+            return "other"
+
+    service = UtilMeta(__name__, backend="wsgi", name="t")
+    assert service.mount(Root, route="/api") is Root
+    assert (service.root_api, service.route) == (Root, "/api")
+    with pytest.raises(SetupError, match="Root is this service's root API"):
+        service.mount(Other, "/other")
+    with TestClient(service) as client:
+        assert client.get("/api/hello").text == "world"
+        assert client.get("/api/openapi.json").json()["servers"] == [{"url": "/api"}]

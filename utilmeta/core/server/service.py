@@ -128,6 +128,8 @@ class UtilMeta:
         self.info = dict(info or {})
         self._api = api
         self._root_api: Any = None
+        #: the root API given by ``service.mount(API, route)`` (on a service created without ``api=``)
+        self._mounted_root: Any = None
         self.configs: dict[type[Config], Config] = {}
         self.startup_hooks: list[Callable[..., Any]] = []
         self.shutdown_hooks: list[Callable[..., Any]] = []
@@ -244,8 +246,12 @@ class UtilMeta:
 
     def mount(self, target: Any = None, route: str = "") -> Any:
         """Mount an API class (or, on backends that support it, a foreign WSGI/ASGI app) at ``route``.
-        Without a target it decorates the API class: ``@service.mount(route='/api')``. A foreign app
-        this backend cannot serve is refused here; a WSGI app on an ASGI backend is wrapped."""
+
+        On a service created without ``api=``, the API class is the root API and ``route`` the
+        root route (as ``UtilMeta(api=..., route=...)``), and it is the only one; with ``api=``,
+        API classes are served below the root route. Without a target it decorates the API class:
+        ``@service.mount(route='/api')``. A foreign app this backend cannot serve is refused here;
+        a WSGI app on an ASGI backend is wrapped."""
         from utilmeta.core.api import API
 
         if target is None:
@@ -260,6 +266,17 @@ class UtilMeta:
         if isinstance(target, type) and issubclass(target, API):
             from utilmeta.core.api.base import SubAPI
 
+            if self._mounted_root is not None:
+                raise SetupError(
+                    f"service.mount({target.__qualname__}): {self._mounted_root.__qualname__} is this service's "
+                    f"root API (mounted first); a service has one: mount {target.__qualname__} on it as an "
+                    f"attribute (name: {target.__qualname__})"
+                )
+            if self._api is None:
+                self._api = self._mounted_root = target
+                self._root_api = None  # an empty one made before this mount gives way
+                self.route = "/" + route.strip("/") if route.strip("/") else ""
+                return target
             path = route.strip("/")
             self.api_mounts.append(SubAPI(path, path, target, None))
             return target
