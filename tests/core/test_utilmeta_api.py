@@ -311,3 +311,38 @@ def test_mount_without_api_sets_the_root_api_and_route() -> None:
     with TestClient(service) as client:
         assert client.get("/api/hello").text == "world"
         assert client.get("/api/openapi.json").json()["servers"] == [{"url": "/api"}]
+
+
+class Broken(Plugin):
+    def __init__(self, stage: str):
+        super().__init__(stage=stage)
+        self.stage = stage
+
+    def process_request(self, request: object) -> None:
+        if self.stage == "request":
+            raise RuntimeError("request stage")
+
+    def process_response(self, request: object, response: object) -> None:
+        if self.stage == "response":
+            raise PermissionError("response stage")
+
+    def handle_error(self, request: object, error: BaseException) -> None:
+        if self.stage == "error":
+            raise KeyError("error stage")
+
+
+@pytest.mark.parametrize(("stage", "status"), [("request", 500), ("response", 403), ("error", 500)])
+def test_an_error_in_a_plugin_is_answered_by_the_core(stage: str, status: int) -> None:
+    from utilmeta.testing import TestClient
+
+    @Broken(stage)
+    class Root(api.API):
+        @api.get
+        def hello(self) -> str:
+            if stage == "error":
+                raise ValueError("endpoint")
+            return "world"
+
+    r = TestClient(Root).get("/hello")
+    assert r.status_code == status
+    assert r.headers["content-type"] == "application/problem+json"
