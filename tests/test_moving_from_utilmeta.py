@@ -126,7 +126,9 @@ asyncio.run(main())
 """
 
 
-@pytest.mark.parametrize(("sample", "runner", "home"), [("urls.py", RUN_DJANGO, "Django"), ("tornado_app.py", RUN_TORNADO, "Tornado")])
+@pytest.mark.parametrize(
+    ("sample", "runner", "home"), [("urls.py", RUN_DJANGO, "Django"), ("tornado_app.py", RUN_TORNADO, "Tornado")]
+)
 def test_calc_in_django_and_tornado(tmp_path: Path, sample: str, runner: str, home: str) -> None:
     (tmp_path / "calc.py").write_text(calc_module())
     (tmp_path / sample).write_text(samples()[sample])

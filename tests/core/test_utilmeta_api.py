@@ -83,7 +83,8 @@ class BoardAPI(api.API):
         @Stamp(label="pin", color="red")
         @api.get
         async def pinned(self, slug: str) -> dict:
-            return {{"slug": slug, "notes": await self.notes.get(slug=slug), "same": self.notes.request is self.request}}
+            notes = await self.notes.get(slug=slug)
+            return {{"slug": slug, "notes": notes, "same": self.notes.request is self.request}}
 
         @api.post
         async def follow(self) -> str:
@@ -101,7 +102,8 @@ class BoardAPI(api.API):
         @Stamp(label="pin", color="red")
         @api.get
         def pinned(self, slug: str) -> dict:
-            return {{"slug": slug, "notes": self.notes.get(slug=slug), "same": self.notes.request is self.request}}
+            notes = self.notes.get(slug=slug)
+            return {{"slug": slug, "notes": notes, "same": self.notes.request is self.request}}
 
         @api.post
         def follow(self) -> str:
