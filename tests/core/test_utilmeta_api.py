@@ -348,3 +348,39 @@ def test_an_error_in_a_plugin_is_answered_by_the_core(stage: str, status: int) -
     r = TestClient(Root).get("/hello")
     assert r.status_code == status
     assert r.headers["content-type"] == "application/problem+json"
+
+
+def test_cors_takes_utilmetas_keywords() -> None:
+    from datetime import timedelta
+
+    from utilmeta.testing import TestClient
+
+    @api.CORS(allow_origin="*", cors_max_age=timedelta(hours=6), exclude_statuses=[503], csrf_exempt=True)
+    class Root(api.API):
+        @api.get
+        def hello(self, fail: bool = False) -> str:
+            if fail:
+                raise TimeoutError("upstream")
+            return "world"
+
+    client = TestClient(Root)
+    pre = client.options("/hello", headers={"Origin": "https://a.example", "Access-Control-Request-Method": "GET"})
+    assert pre.headers["access-control-max-age"] == str(6 * 3600)
+    assert client.get("/hello", headers={"Origin": "https://a.example"}).headers["access-control-allow-origin"] == "*"
+    failed = client.get("/hello?fail=true", headers={"Origin": "https://a.example"})
+    assert failed.status_code == 503 and "access-control-allow-origin" not in failed.headers
+    assert repr(api.CORS(cors_max_age=60)) == "CORS(cors_max_age=60)"
+    with pytest.raises(DeclarationError, match="csrf_exempt=False"):
+        api.CORS(csrf_exempt=False)
+    with pytest.raises(DeclarationError, match="gen_csrf_token=True"):
+        api.CORS(gen_csrf_token=True)
+
+
+def test_api_plugin_applies_several() -> None:
+    @api.plugin(Limit(3), Limit)
+    class Root(api.API):
+        def get(self) -> None: ...
+
+    assert [p.__kwargs__ for p in Root._plugins] == [{"rate": 3}, {"rate": 10}]
+    with pytest.raises(TypeError, match="takes plugins"):
+        api.plugin("nope")(Root)  # type: ignore[arg-type]

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable, Mapping
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from utilmeta.core.request import Request
 from utilmeta.core.response import Response
 from utilmeta.utils.exceptions import DeclarationError
 
-__all__ = ["Plugin", "CORS"]
+__all__ = ["Plugin", "CORS", "plugin"]
 
 T = TypeVar("T")
 
@@ -123,7 +124,10 @@ class Plugin:
         self.__kwargs__ = kwargs
 
     def __repr__(self) -> str:
-        shown = [repr(a) for a in self.__args__] + [f"{k}={v!r}" for k, v in self.__kwargs__.items()]
+        # the arguments given, as UtilMeta shows them: those that differ from the defaults
+        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
+        given = {k: v for k, v in self.__kwargs__.items() if k not in defaults or defaults[k] != v}
+        shown = [repr(a) for a in self.__args__] + [f"{k}={v!r}" for k, v in given.items()]
         return f"{type(self).__name__}({', '.join(shown)})"
 
     def __call__(self, target: T) -> T:
@@ -150,6 +154,19 @@ class Plugin:
         return None
 
 
+def plugin(*plugins: Plugin | type[Plugin]) -> Callable[[T], T]:
+    """``@api.plugin(CORS(...), MyPlugin)``: several plugins (instances, or classes used bare) at once."""
+
+    def decorator(target: T) -> T:
+        for p in plugins:
+            if not (isinstance(p, Plugin) or (isinstance(p, type) and issubclass(p, Plugin))):
+                raise TypeError(f"@api.plugin takes plugins, got {p!r}")
+            p(target)
+        return target
+
+    return decorator
+
+
 def _as_tuple(value: str | Iterable[str] | None) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -159,7 +176,12 @@ def _as_tuple(value: str | Iterable[str] | None) -> tuple[str, ...]:
 
 
 class CORS(Plugin):
-    """Cross-origin resource sharing. Off unless applied; never answers ``*`` with credentials."""
+    """Cross-origin resource sharing. Off unless applied; never answers ``*`` with credentials.
+
+    UtilMeta's keywords are accepted: ``cors_max_age`` (seconds or a ``timedelta``: ``max_age``),
+    ``exclude_statuses`` (statuses answered without CORS headers) and ``csrf_exempt=True`` (APIs
+    check no CSRF token here anyway); ``csrf_exempt=False`` and ``gen_csrf_token`` ask for CSRF
+    handling this plugin does not do, and are refused."""
 
     def __init__(
         self,
@@ -170,7 +192,21 @@ class CORS(Plugin):
         allow_credentials: bool = False,
         expose_headers: str | Iterable[str] | None = None,
         max_age: int | None = None,
+        cors_max_age: float | timedelta | None = None,
+        exclude_statuses: Iterable[int] = (),
+        csrf_exempt: bool | None = None,
+        gen_csrf_token: bool | None = None,
     ):
+        super().__init__(locals())
+        if csrf_exempt is False or gen_csrf_token:
+            option = "csrf_exempt=False" if csrf_exempt is False else "gen_csrf_token=True"
+            raise DeclarationError(f"CORS({option}): CSRF tokens are not handled by the CORS plugin")
+        if cors_max_age is not None:
+            if max_age is not None:
+                raise DeclarationError("CORS: give max_age or cors_max_age, not both")
+            seconds = cors_max_age.total_seconds() if isinstance(cors_max_age, timedelta) else cors_max_age
+            max_age = int(seconds)
+        self.excluded = frozenset(exclude_statuses)
         self.origins = _as_tuple(allow_origin)
         self.any_origin = "*" in self.origins
         if self.any_origin and allow_credentials:
@@ -215,11 +251,8 @@ class CORS(Plugin):
 
     def process_response(self, request: Request, response: Response) -> Response | None:
         origin = request.headers.get("origin")
-        if origin and self._allowed(origin):
+        if origin and self._allowed(origin) and response.status not in self.excluded:
             response.headers.update(self._base_headers(origin))
             if self.expose:
                 response.headers["Access-Control-Expose-Headers"] = ", ".join(self.expose)
         return None
-
-    def _repr_args(self) -> dict[str, Any]:
-        return {"allow_origin": self.origins, "allow_credentials": self.credentials}
