@@ -193,9 +193,9 @@ class API:
         cls._subs = cls._collect_subs(localns)
         for sub in cls._subs:
             declared = cls.__dict__.get(sub.attr, _NOTHING)
-            if sub.attr in cls.__dict__ and not isinstance(declared, (RouteInfo, _Mounted)):
+            if declared is not _NOTHING and not isinstance(declared, RouteInfo):
                 continue  # the class gives the attribute a value of its own
-            setattr(cls, sub.attr, _Mounted(sub, declared.declared if isinstance(declared, _Mounted) else declared))
+            setattr(cls, sub.attr, _Mounted(sub, declared))
         cls._check_conflicts()
 
     @classmethod
