@@ -384,3 +384,14 @@ def test_api_plugin_applies_several() -> None:
     assert [p.__kwargs__ for p in Root._plugins] == [{"rate": 3}, {"rate": 10}]
     with pytest.raises(TypeError, match="takes plugins"):
         api.plugin("nope")(Root)  # type: ignore[arg-type]
+
+
+def test_endpoint_options_are_known_or_refused() -> None:
+    class Doc(api.API):
+        @api.put(idempotent=True, responses={409: "taken"}, **{"x-owner": "team"})
+        def item(self) -> None: ...
+
+    assert Doc._endpoints[0].info.extra == {"x-idempotent": True, "responses": {409: "taken"}, "x-owner": "team"}
+    for option in ("priority", "eager", "bogus"):
+        with pytest.raises(TypeError, match=f"unknown option '{option}'"):
+            api.get(**{option: 1})

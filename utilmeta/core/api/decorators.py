@@ -97,6 +97,14 @@ class _MethodDecorator:
         known = {
             k: kwargs.pop(k) for k in ("summary", "description", "deprecated", "private", "operation_id") if k in kwargs
         }
+        if "idempotent" in kwargs:  # UtilMeta's: a fact for clients, stated in the OpenAPI document
+            kwargs["x-idempotent"] = bool(kwargs.pop("idempotent"))
+        unknown = [k for k in kwargs if k != "responses" and not k.startswith("x-")]
+        if unknown:
+            raise TypeError(
+                f"@api.{self.method}: unknown option {', '.join(map(repr, unknown))}; the options are summary, "
+                "description, tags, deprecated, private, operation_id, idempotent, responses and 'x-...' extensions"
+            )
         info = EndpointInfo(self.method, route, tags=list(tags or []), extra=kwargs, **known)
 
         def decorator(func: F) -> F:
