@@ -210,8 +210,10 @@ def test_plugin_init_forms_store_arguments_like_utilmeta() -> None:
 def test_bare_plugin_needing_arguments_is_refused() -> None:
     with pytest.raises(DeclarationError, match="@Keyed used without arguments"):
 
-        @Keyed
-        def endpoint() -> None: ...
+        class Root(api.API):
+            @Keyed
+            @api.get
+            def endpoint(self) -> None: ...
 
 
 def test_async_plugin_method_is_refused() -> None:
@@ -395,3 +397,26 @@ def test_endpoint_options_are_known_or_refused() -> None:
     for option in ("priority", "eager", "bogus"):
         with pytest.raises(TypeError, match=f"unknown option '{option}'"):
             api.get(**{option: 1})
+
+
+def check_token(token: str) -> bool:
+    return token == "ok"
+
+
+class Verify(Plugin):
+    def __init__(self, check: object = None):
+        super().__init__(check)
+        self.check = check
+
+
+def test_a_function_argument_is_no_bare_use() -> None:
+    plugin = Verify(check_token)  # a module-level function: the plugin's argument
+    assert isinstance(plugin, Verify) and plugin.check is check_token
+
+    class Root(api.API):
+        @Verify  # a function of a class body: the target
+        @api.get
+        def hello(self) -> str:
+            return "world"
+
+    assert [type(p) for p in Root._endpoints[0].plugins] == [Verify]

@@ -32,10 +32,17 @@ T = TypeVar("T")
 
 
 def _is_target(value: Any) -> bool:
-    """Whether ``value`` is what a plugin decorates: an API class or a function."""
+    """Whether ``value`` is what a plugin decorates: an API class, or a function defined in a
+    class body (an endpoint, decorated or about to be). A module-level function is an argument
+    (``MyPlugin(check)``), not a target."""
     from utilmeta.core.api.base import API
 
-    return (isinstance(value, type) and issubclass(value, API)) or inspect.isfunction(value)
+    if isinstance(value, type):
+        return issubclass(value, API)
+    if not inspect.isfunction(value):
+        return False
+    scopes = value.__qualname__.split(".")
+    return len(scopes) > 1 and scopes[-2] != "<locals>"
 
 
 def _request_free(method: Callable[..., Any]) -> bool:
