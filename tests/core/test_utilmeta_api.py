@@ -420,3 +420,15 @@ def test_a_function_argument_is_no_bare_use() -> None:
             return "world"
 
     assert [type(p) for p in Root._endpoints[0].plugins] == [Verify]
+
+
+def test_a_routed_attribute_must_be_an_api() -> None:
+    with pytest.raises(DeclarationError, match=r"Tree.leaf: annotation 'Missing' cannot be resolved"):
+
+        class Tree(api.API):
+            leaf: Missing = api.route("l")  # type: ignore[name-defined]  # noqa: F821
+
+    with pytest.raises(DeclarationError, match=r"annotate it with an API class"):
+
+        class Bush(api.API):
+            leaf: int = api.route("l")  # type: ignore[assignment]

@@ -248,14 +248,20 @@ class API:
         module = sys.modules.get(cls.__module__)
         namespace = {**(vars(module) if module else {}), **(local_ns or {}), **dict(vars(cls))}
         for attr, ann in annotations.items():
+            value = cls.__dict__.get(attr)
             if isinstance(ann, str):
                 try:
                     ann = eval(ann, namespace)
-                except Exception:
+                except Exception as e:
+                    if isinstance(value, RouteInfo):  # surely meant as a sub-API: never dropped silently
+                        raise DeclarationError(
+                            f"{cls.__qualname__}.{attr}: annotation {ann!r} cannot be resolved: {e}"
+                        ) from None
                     continue
             if not (isinstance(ann, type) and issubclass(ann, API)):
+                if isinstance(value, RouteInfo):
+                    raise DeclarationError(f"{cls.__qualname__}.{attr} = api.route(...): annotate it with an API class")
                 continue
-            value = cls.__dict__.get(attr)
             info = value if isinstance(value, RouteInfo) else ann._route_info
             path = info.path if info is not None else attr
             subs[attr] = SubAPI(attr, path, ann, info)
