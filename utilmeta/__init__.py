@@ -3,6 +3,7 @@
 import sys
 from typing import Any
 
+from utilmeta.conf._lookup import provide
 from utilmeta.core.server.service import BANNER_LINKS, SIDE_MOUNTS, UtilMeta
 
 __version__ = "0.1.0"
@@ -43,6 +44,16 @@ def _docs_link(service: UtilMeta) -> str | None:
 SIDE_MOUNTS["docs"] = _docs_mounts
 SIDE_MOUNTS["index"] = _index_mounts
 BANNER_LINKS["API docs"] = _docs_link
+
+
+def _openapi_document(service: UtilMeta, servers: list[str] | None) -> dict[str, Any]:
+    # for utilmeta.core.api.specs.openapi, which cannot import ops
+    from utilmeta.ops.openapi import generate
+
+    return generate(service, servers=servers)
+
+
+provide("openapi", _openapi_document)
 
 
 def __getattr__(name: str) -> Any:

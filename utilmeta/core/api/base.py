@@ -17,6 +17,7 @@ from utilmeta.core.api.decorators import (
     EndpointInfo,
     HookInfo,
     RouteInfo,
+    endpoint_route,
 )
 from utilmeta.core.request.params import Body, BodyParam, Param, as_marker
 from utilmeta.core.request.parser import Parser
@@ -77,6 +78,28 @@ class SubAPI(msgspec.Struct):
     route: str
     api: type[API]
     info: RouteInfo | None
+
+
+class _Mounted:
+    """A sub-API attribute: on an instance, the sub-API's instance sharing its request (made on
+    first access: ``self.comments.get(slug=...)`` calls the endpoint as a method); on the class,
+    what was declared (an ``api.route(...)`` or nothing)."""
+
+    def __init__(self, sub: SubAPI, declared: Any):
+        self.sub = sub
+        self.declared = declared
+
+    def __get__(self, instance: API | None, owner: type[API]) -> Any:
+        if instance is None:
+            if self.declared is _NOTHING:
+                raise AttributeError(f"{owner.__qualname__}.{self.sub.attr} is a mounted API: use it on an instance")
+            return self.declared
+        value = self.sub.api(instance.request)
+        instance.__dict__[self.sub.attr] = value  # later look-ups find it without the descriptor
+        return value
+
+
+_NOTHING = object()
 
 
 def _is_async(func: Callable[..., Any]) -> bool:
@@ -173,9 +196,25 @@ class API:
         cls._endpoints = list(endpoints.values())
         cls._hooks = sorted(hooks.values(), key=lambda h: -h.info.priority)
         cls._subs = cls._collect_subs(frame.f_globals, localns)
+        for sub in cls._subs:
+            declared = cls.__dict__.get(sub.attr, _NOTHING)
+            if declared is not _NOTHING and not isinstance(declared, RouteInfo):
+                continue  # the class gives the attribute a value of its own
+            setattr(cls, sub.attr, _Mounted(sub, declared))
         cls._params = cls._collect_params(frame.f_globals, localns)
         cls._check_conflicts()
         cls._check_hook_targets()
+
+    @classmethod
+    def __as__(cls, backend: Any, route: str, asynchronous: bool | None = None) -> Any:
+        """Serve this API below ``route`` in an existing app (UtilMeta's progressive migration):
+        a Flask / Starlette / FastAPI / Sanic app (returned, now serving the API), the ``django``
+        module (returns a URL pattern) or the ``tornado`` module (returns a rule). Creates the
+        process's service: call it once, for one API class."""
+        from utilmeta.conf._lookup import provided
+
+        embed = provided("embed")  # the service layer's: utilmeta.core.server.embed
+        return embed(cls, backend, route, asynchronous, sys._getframe(1).f_globals.get("__name__", "__main__"))
 
     # -- compilation -------------------------------------------------------------------------
 
@@ -186,10 +225,7 @@ class API:
         where = f"{cls.__qualname__}.{name}"
         if not inspect.isfunction(func):
             raise DeclarationError(f"{where}: an endpoint must be a plain function")
-        route = info.route
-        if route is None:
-            route = "" if name in HTTP_METHODS else name
-        route = route.strip("/")
+        route = endpoint_route(name, info)
         parser = Parser(func, route, where=where, localns=localns, mounted=False)
         plugins = list(getattr(func, "__utilmeta_plugins__", []))
         template = _return_template(func, localns)
@@ -239,14 +275,20 @@ class API:
         # the defining frame's globals: the class's module may not be in sys.modules (exec'd code)
         namespace = {**globalns, **(local_ns or {}), **dict(vars(cls))}
         for attr, ann in annotations.items():
+            value = cls.__dict__.get(attr)
             if isinstance(ann, str):
                 try:
                     ann = eval(ann, namespace)
-                except Exception:
+                except Exception as e:
+                    if isinstance(value, RouteInfo):  # surely meant as a sub-API: never dropped silently
+                        raise DeclarationError(
+                            f"{cls.__qualname__}.{attr}: annotation {ann!r} cannot be resolved: {e}"
+                        ) from None
                     continue
             if not (isinstance(ann, type) and issubclass(ann, API)):
+                if isinstance(value, RouteInfo):
+                    raise DeclarationError(f"{cls.__qualname__}.{attr} = api.route(...): annotate it with an API class")
                 continue
-            value = cls.__dict__.get(attr)
             info = value if isinstance(value, RouteInfo) else ann._route_info
             path = info.path if info is not None else attr
             subs[attr] = SubAPI(attr, path, ann, info)

@@ -233,7 +233,11 @@ class Handler:
 
     def error_response(self, request: Request, error: BaseException) -> Response:
         for plugin in reversed(self.plugins):
-            r = plugin.handle_error(request, error)
+            try:
+                r = plugin.handle_error(request, error)
+            except Exception as e:  # the plugin failed too: the default answer (and log) for its error
+                error = e
+                break
             if r is not None:
                 if r.error is None:
                     r.error = error  # observers see the exception the plugin answered for
@@ -252,11 +256,25 @@ class Handler:
         return response
 
     def finish(self, request: Request, response: Response) -> Response:
-        for plugin in reversed(self.plugins):
-            r = plugin.process_response(request, response)
-            if r is not None:
-                response = r
+        try:
+            for plugin in reversed(self.plugins):
+                r = plugin.process_response(request, response)
+                if r is not None:
+                    response = r
+        except Exception as e:  # a plugin's error is answered like an endpoint's, never by the server
+            response = self.error_response(request, e)
         return self.render(request, response)
+
+    def _process_request(self, request: Request) -> Response | None:
+        """The plugins' ``process_request``: a response of theirs (or for their error), or None."""
+        try:
+            for plugin in self.plugins:
+                r = plugin.process_request(request)
+                if r is not None:
+                    return self.finish(request, r)
+        except Exception as e:
+            return self.finish(request, self.error_response(request, e))
+        return None
 
     def _instances(self, request: Request) -> tuple[list[API], Exception | None, int]:
         """One instance per API class on the way, the error that stopped making them, and how many
@@ -303,10 +321,9 @@ class Handler:
             except Exception as e:
                 response = self.error_response(request, e)
             return self.render(request, response)
-        for plugin in self.plugins:
-            r = plugin.process_request(request)
-            if r is not None:
-                return self.finish(request, r)
+        answered = self._process_request(request)
+        if answered is not None:
+            return answered
         try:
             body = request.read(self.body_limit) if self.needs_body else None
         except Exception as e:
@@ -377,10 +394,9 @@ class Handler:
             except Exception as e:
                 response = self.error_response(request, e)
             return self.render(request, response)
-        for plugin in self.plugins:
-            r = plugin.process_request(request)
-            if r is not None:
-                return self.finish(request, r)
+        answered = self._process_request(request)
+        if answered is not None:
+            return answered
         try:
             body = await request.aread(self.body_limit) if self.needs_body else None
         except Exception as e:

@@ -12,7 +12,7 @@ from types import FrameType
 from typing import Any, TypeVar
 
 from utilmeta.conf._access import ACCESS_LOG
-from utilmeta.conf._lookup import current_service, set_current_service
+from utilmeta.conf._lookup import current_service, provide, set_current_service
 from utilmeta.conf.base import Config
 from utilmeta.core.server.backends import ServerAdaptor, resolve
 from utilmeta.core.server.listen import listen_problem
@@ -33,6 +33,15 @@ SIDE_MOUNTS: dict[str, Callable[[UtilMeta], list[Any]]] = {}
 #: label -> (service) -> a path under the origin to show below the start banner, or None. The
 #: package adds ``'API docs'`` (from ``ops``), so the banner says where the docs page is
 BANNER_LINKS: dict[str, Callable[[UtilMeta], str | None]] = {}
+
+
+def _embed(api: Any, backend: Any, route: str, asynchronous: bool | None, module_name: str) -> Any:
+    from utilmeta.core.server.embed import embed
+
+    return embed(api, backend, route, asynchronous, module_name)
+
+
+provide("embed", _embed)  # API.__as__ (the API layer never imports this one)
 
 
 def get_service() -> UtilMeta | None:
@@ -156,6 +165,8 @@ class UtilMeta:
         self.info = dict(info or {})
         self._api = api
         self._root_api: Any = None
+        #: the root API given by ``service.mount(API, route)`` (on a service created without ``api=``)
+        self._mounted_root: Any = None
         self.configs: dict[type[Config], Config] = {}
         self.startup_hooks: list[Callable[..., Any]] = []
         self.shutdown_hooks: list[Callable[..., Any]] = []
@@ -289,19 +300,45 @@ class UtilMeta:
         siblings = [".".join(filter(None, (parent, m.name))) for m in pkgutil.iter_modules(where)]
         return did_you_mean(missing, siblings)
 
-    def mount(self, target: Any, route: str) -> None:
-        """Mount an API class (or, on backends that support it, a foreign WSGI/ASGI app) at ``route``."""
+    def mount(self, target: Any = None, route: str = "") -> Any:
+        """Mount an API class (or, on backends that support it, a foreign WSGI/ASGI app) at ``route``.
+
+        On a service created without ``api=``, the API class is the root API and ``route`` the
+        root route (as ``UtilMeta(api=..., route=...)``), and it is the only one; with ``api=``,
+        API classes are served below the root route. Without a target it decorates the API class:
+        ``@service.mount(route='/api')``. A foreign app this backend cannot serve is refused here;
+        a WSGI app on an ASGI backend is wrapped."""
         from utilmeta.core.api import API
 
+        if target is None:
+
+            def decorator(api: F) -> F:
+                self.mount(api, route)
+                return api
+
+            return decorator
         if self._router is not None:
             raise SetupError("service.mount() after the application was built: mount before application()")
         if isinstance(target, type) and issubclass(target, API):
             from utilmeta.core.api.base import SubAPI
 
+            if self._mounted_root is not None:
+                raise SetupError(
+                    f"service.mount({target.__qualname__}): {self._mounted_root.__qualname__} is this service's "
+                    f"root API (mounted first); a service has one: mount {target.__qualname__} on it as an "
+                    f"attribute (name: {target.__qualname__})"
+                )
+            if self._api is None:
+                self._api = self._mounted_root = target
+                self._root_api = None  # an empty one made before this mount gives way
+                self.route = "/" + route.strip("/") if route.strip("/") else ""
+                return target
             path = route.strip("/")
             self.api_mounts.append(SubAPI(path, path, target, None))
-            return
+            return target
+        self.adaptor.check_mount(target, route)
         self.mounts.append((target, "/" + route.strip("/")))
+        return target
 
     def observe(self, observer: Obs) -> Obs:
         """Report every request to ``observer`` (``started`` / ``failed`` / ``finished``, see

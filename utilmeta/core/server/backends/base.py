@@ -25,6 +25,9 @@ import weakref
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from utilmeta.core.server.backends.paths import is_asgi_app
+from utilmeta.utils.exceptions import SetupError
+
 if TYPE_CHECKING:
     import asyncio
 
@@ -159,6 +162,18 @@ class ServerAdaptor:
 
     def check(self) -> None:
         """Refuse configurations this backend cannot serve (called by ``service.setup()``)."""
+
+    def check_mount(self, app: Any, route: str) -> None:
+        """Refuse, at ``service.mount(app, route)``, a foreign app this backend cannot serve. By
+        default an ASGI app under a WSGI server; a WSGI app under an ASGI server is wrapped."""
+        if self.info.serving(self.service.asynchronous).interface == "wsgi" and is_asgi_app(app):
+            asgi_mode = self.info.when_async is not None and self.info.when_async.interface == "asgi"
+            raise SetupError(
+                f"service.mount({app!r}, {route!r}): an ASGI app cannot be served by a {self.name} service "
+                "under a WSGI server; "
+                + ("pass asynchronous=True to UtilMeta(...), " if asgi_mode else "")
+                + "mount it on a starlette or fastapi service, or mount a WSGI app"
+            )
 
     def application(self) -> Any:
         """The native application (WSGI/ASGI callable or framework app) serving the service."""

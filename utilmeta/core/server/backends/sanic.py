@@ -385,13 +385,11 @@ class SanicServerAdaptor(ServerAdaptor):
     def accepts(cls, app: Any) -> bool:
         return isinstance(app, Sanic)
 
-    def check(self) -> None:
-        if self.service.mounts:
-            app, route = self.service.mounts[0]
-            raise SetupError(
-                f"service.mount({app!r}, {route!r}): sanic cannot serve a foreign app; mount it on a "
-                f"WSGI/ASGI backend (flask, django, starlette, fastapi), or mount an API class"
-            )
+    def check_mount(self, app: Any, route: str) -> None:
+        raise SetupError(
+            f"service.mount({app!r}, {route!r}): sanic cannot serve a foreign app; mount it on a "
+            f"WSGI/ASGI backend (flask, django, starlette, fastapi), or mount an API class"
+        )
 
     def application(self) -> Sanic:
         if self._app is not None:
@@ -409,7 +407,13 @@ class SanicServerAdaptor(ServerAdaptor):
         handler = _make_handler(router, limit)
         # streamed: the core reads the body only when the endpoint needs it; the app's own
         # routes are matched first (a parameter route ranks below every other route)
-        app.add_route(handler, "/", methods=_METHODS, stream=True, name="utilmeta_root")
+        # the app's own "/" keeps the methods it declares (Sanic refuses a second route for them)
+        taken = {m for route in app.router.routes if route.path in ("", "/") for m in route.methods}
+        if "GET" in taken:
+            taken.add("HEAD")
+        root_methods = [m for m in _METHODS if m not in taken]
+        if root_methods:
+            app.add_route(handler, "/", methods=root_methods, stream=True, name="utilmeta_root")
         app.add_route(handler, "/<path:path>", methods=_METHODS, stream=True, strict_slashes=False, name="utilmeta")
 
         async def start(_app: Any) -> None:

@@ -24,7 +24,6 @@ and shutdown hooks at exit.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import re
 import signal
 from collections.abc import Awaitable, Callable, Container, Iterable
@@ -50,7 +49,7 @@ from utilmeta.core.request.request import Headers, HeaderSource, fold
 from utilmeta.core.response import Response
 from utilmeta.core.response.wire import framing, http_date, reason
 from utilmeta.core.server.backends.base import Lifecycle, ServerAdaptor
-from utilmeta.core.server.backends.paths import MountTable, mounted_environ, origin_form, unquote_path
+from utilmeta.core.server.backends.paths import MountTable, is_asgi_app, mounted_environ, origin_form, unquote_path
 from utilmeta.utils.exceptions import SetupError
 
 __all__ = ["TornadoServerAdaptor"]
@@ -389,10 +388,6 @@ class _CoreExecutor(Executor):
         return _get_executor().submit(fn, *args, **kwargs)
 
 
-def _is_asgi(app: Any) -> bool:
-    return inspect.iscoroutinefunction(app) or inspect.iscoroutinefunction(type(app).__call__)
-
-
 def _below(app: Callable[..., Any], prefix: str) -> Callable[..., Any]:
     """The WSGI app seeing ``prefix`` in SCRIPT_NAME, the rest of the path in PATH_INFO."""
 
@@ -438,17 +433,19 @@ class TornadoServerAdaptor(ServerAdaptor):
     def accepts(cls, app: Any) -> bool:
         return isinstance(app, Application)
 
-    def check(self) -> None:
-        for app, route in self.service.mounts:
-            if _is_asgi(app):
-                raise SetupError(
-                    f"service.mount({app!r}, {route!r}): tornado serves mounted WSGI apps only; "
-                    f"mount an ASGI app on starlette, fastapi or an asynchronous django service"
-                )
+    def check_mount(self, app: Any, route: str) -> None:
+        if is_asgi_app(app):
+            raise SetupError(
+                f"service.mount({app!r}, {route!r}): tornado serves mounted WSGI apps only; "
+                f"mount an ASGI app on starlette, fastapi or an asynchronous django service"
+            )
 
-    def application(self) -> Application:
-        if self._app is not None:
-            return self._app
+    def rule(self) -> Rule:
+        """The rule serving the API paths, for an application of the user's own making
+        (``API.__as__(tornado, route)``): other paths fall through to its other rules."""
+        return Rule(_APIPaths(self.service.router), self._handler())
+
+    def _handler(self) -> type[_CoreHandler]:
         router = self.service.router
         handler: type[_CoreHandler] = stream_request_body(
             type(
@@ -464,6 +461,13 @@ class TornadoServerAdaptor(ServerAdaptor):
                 },
             )
         )
+        return handler
+
+    def application(self) -> Application:
+        if self._app is not None:
+            return self._app
+        router = self.service.router
+        handler = self._handler()
         # the API first, then the mounted apps, then (the core's 404) everything else
         mounts = _mount_rules(self.service.mounts)
         app = self.app

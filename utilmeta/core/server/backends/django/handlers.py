@@ -15,7 +15,6 @@ project has no URL patterns at all, every path goes to the core (its 404s).
 from __future__ import annotations
 
 import asyncio
-import inspect
 import threading
 import weakref
 from collections.abc import Iterable
@@ -30,18 +29,14 @@ from django.db import close_old_connections, connections, reset_queries
 
 from utilmeta.core.request import Request
 from utilmeta.core.server.backends.asgi import Receive, Scope, Send, lifespan, request_from_scope, send_asgi
-from utilmeta.core.server.backends.paths import MountTable, mounted_environ
+from utilmeta.core.server.backends.paths import MountTable, as_asgi, mounted_environ
 from utilmeta.core.server.backends.wsgi import StartResponse, request_from_environ, send_wsgi
 
 if TYPE_CHECKING:
     from utilmeta.core.api.router import Match
     from utilmeta.core.server.service import UtilMeta
 
-__all__ = ["UtilMetaWSGIHandler", "UtilMetaASGIHandler", "adopt", "is_asgi_app"]
-
-
-def is_asgi_app(app: Any) -> bool:
-    return inspect.iscoroutinefunction(app) or (callable(app) and inspect.iscoroutinefunction(type(app).__call__))
+__all__ = ["UtilMetaWSGIHandler", "UtilMetaASGIHandler", "adopt"]
 
 
 def _no_django_urls() -> bool:
@@ -103,10 +98,8 @@ class _Dispatch:
         for app, route in service.mounts:
             if getattr(app, "urls", None) is not None:
                 continue  # a Django router: served through the URLconf
-            if service.asynchronous and not is_asgi_app(app):
-                from asgiref.wsgi import WsgiToAsgi
-
-                app = WsgiToAsgi(app)
+            if service.asynchronous:
+                app = as_asgi(app)
             mounts.append((app, route))
         self._mounts = MountTable(mounts)
         self._all_core = False  # no Django URL patterns: the core answers what no mount does
