@@ -15,6 +15,7 @@ sending side after the bytes (it gave up mid-body, or disconnected).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import socket
 import time
@@ -259,6 +260,10 @@ def send_raw(port: int, case: Case, timeout: float = 8.0) -> Outcome:
                 sock.shutdown(socket.SHUT_WR)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the server refused before reading it all; its answer may still be there
+        except OSError as e:
+            if e.errno != errno.ENOTCONN:
+                raise
+            # the server answered and closed before our half-close (a fast refusal): read on
         deadline = time.monotonic() + timeout
         while True:
             answer = _parse(data)
