@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import signal
 import sys
 from collections.abc import Iterable
 from functools import partial
@@ -327,6 +328,51 @@ def _app_name(name: str) -> str:
     return name if _APP_NAME.match(name) else f"utilmeta_{name}"
 
 
+class _MainStop:
+    """How Sanic's main process (``workers > 1``) stops on SIGTERM or SIGINT, installed by its
+    ``main_process_ready`` listener in place of the worker manager's handlers.
+
+    The manager's own handler stops the workers from inside the signal handler, and two of its
+    cases never end: a signal before every worker has acknowledged its start makes it wait for
+    acknowledgements by re-sending its shutdown message to itself in a busy loop (a stopped
+    worker never acknowledges; sanic-org/sanic#2997), and a signal interrupting one of its
+    calls to the shared worker state makes a second call on the same connection. Here the
+    handler only asks: the stop request goes through the manager's monitor pipe
+    (``__TERMINATE__``, what Sanic's inspector sends), which the manager reads in its loop and
+    stops the workers there, once every worker has acknowledged. A second signal kills the
+    workers, as a second one does in Sanic.
+    """
+
+    def __init__(self, app: Sanic):
+        self.manager = app.manager
+        self.signal: int | None = None
+        self.ready = False
+        wait_for_ack = self.manager.wait_for_ack
+
+        def wait_then_stop() -> None:
+            wait_for_ack()
+            self.ready = True
+            if self.signal is not None:
+                self.request()
+
+        self.manager.wait_for_ack = wait_then_stop  # type: ignore[method-assign]
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self.handle)
+
+    def handle(self, signum: int, frame: Any) -> None:
+        if self.signal is not None:
+            self.manager.kill()  # raises ServerKilled: Sanic.serve() exits with status 1
+        self.signal = signum
+        if self.ready:
+            self.request()
+
+    def request(self) -> None:
+        from sanic.log import logger
+
+        logger.info("Received signal %s. Shutting down.", signal.Signals(self.signal or signal.SIGTERM).name)
+        self.manager.monitor_publisher.send("__TERMINATE__")
+
+
 def _worker_app(module_name: str, app_name: str) -> Sanic:
     """The app in a Sanic worker process (spawned: the service module was imported afresh)."""
     from utilmeta.conf._lookup import current_service as get_service  # the slot UtilMeta(...) fills
@@ -436,4 +482,5 @@ class SanicServerAdaptor(ServerAdaptor):
             # spawned workers import the service module afresh: this finds the app there even
             # when the module does not build it at import time
             loader = AppLoader(factory=partial(_worker_app, service.module_name, app.name))
+            app.register_listener(_MainStop, "main_process_ready")
             Sanic.serve(primary=app, app_loader=loader)
