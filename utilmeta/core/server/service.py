@@ -336,7 +336,10 @@ class UtilMeta:
         return self.adaptor.application()
 
     def run(self, **kwargs: Any) -> None:
-        """Serve in the foreground with the backend's own runner (development)."""
+        """Serve in the foreground with the backend's own runner (development). A ``host`` or
+        ``port`` given here becomes the service's: the start banner names the address served."""
+        self.host = kwargs.get("host", self.host)
+        self.port = kwargs.get("port", self.port)
         self.application()
         self.adaptor.run(**kwargs)
 
