@@ -29,7 +29,13 @@ from werkzeug.serving import WSGIRequestHandler
 
 from utilmeta.core.server.backends.base import ServerAdaptor
 from utilmeta.core.server.backends.paths import MountTable, mounted_environ, wsgi_path
-from utilmeta.core.server.backends.wsgi import StartResponse, WSGIApp, request_from_environ, send_wsgi
+from utilmeta.core.server.backends.wsgi import (
+    CORE_ANSWERED,
+    StartResponse,
+    WSGIApp,
+    request_from_environ,
+    send_wsgi,
+)
 
 if TYPE_CHECKING:
     import asyncio
@@ -44,8 +50,6 @@ class _ThreadLoop(threading.local):
 
 
 _thread_loop = _ThreadLoop()
-#: the environ key marking a request the core answered (not Flask, not a mounted app)
-_CORE_ANSWERED = "utilmeta.answered"
 
 
 def run_on_thread_loop(coro: Coroutine[Any, Any, Any]) -> Any:
@@ -87,7 +91,7 @@ class FlaskDispatcher(WSGIApp):
                 return mount[1](mounted_environ(environ, mount[0]), start_response)
             if self._flask_serves(environ):
                 return self.wsgi_app(environ, start_response)
-        environ[_CORE_ANSWERED] = True  # the core logs its access line: werkzeug's is left out
+        environ[CORE_ANSWERED] = True  # the core logs its access line: werkzeug's is left out
         request = request_from_environ(environ)
         if self.asynchronous:
             response = run_on_thread_loop(self.router.acall(request, found))
@@ -193,7 +197,7 @@ def _request_handler(adaptor: FlaskServerAdaptor) -> type[WSGIRequestHandler]:
     class RequestHandler(WSGIRequestHandler):
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
             environ = getattr(self, "environ", None) or {}
-            if environ.get(_CORE_ANSWERED) and adaptor.logs_access:
+            if environ.get(CORE_ANSWERED) and adaptor.logs_access:
                 return
             super().log_request(code, size)
 
