@@ -58,9 +58,7 @@ EXAMPLES = (
 )
 
 
-def _epilog(examples: Sequence[tuple[str, str]]) -> str | None:
-    if not examples:
-        return None
+def _epilog(examples: Sequence[tuple[str, str]]) -> str:
     width = max(len(line) for line, _ in examples)
     return "examples:\n" + "\n".join(f"  {line.ljust(width)}  # {what}" for line, what in examples)
 
@@ -84,7 +82,7 @@ def parser() -> argparse.ArgumentParser:
             command.name,
             help=command.help,
             description=command.help,
-            epilog=_epilog(command.examples),
+            epilog=_epilog(command.examples) if command.examples else None,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         command.arguments(sub)

@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, ClassVar
 
 from utilmeta.bin.base import Command, CommandError, echo
 from utilmeta.bin.project import Project
@@ -136,7 +136,7 @@ def _tail(path: Path, lines: int = 8) -> str:
 class RunCommand(Command):
     name = "run"
     help = "serve the service (foreground, or -d in the background)"
-    examples = (
+    examples: ClassVar[tuple[tuple[str, str], ...]] = (
         ("meta run", "serve in the foreground (Ctrl-C stops it)"),
         ("meta run -d --port 8080", "in the background on port 8080; `meta down` stops it"),
         ("meta run --host 0.0.0.0 --port 8000", "reachable from other machines"),

@@ -369,7 +369,7 @@ class _MainStop:
             if self.signal is not None:
                 self.request()
 
-        manager.wait_for_ack = wait_then_stop
+        manager.wait_for_ack = wait_then_stop  # type: ignore[method-assign]
         for signum in self.STOPS:  # the manager installed its own when it was created
             signal.signal(signum, self.handle)
 
