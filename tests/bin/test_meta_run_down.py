@@ -12,8 +12,10 @@ loopback ports.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import subprocess
 import sys
 import textwrap
@@ -150,9 +152,15 @@ def test_down_right_after_run_stops_every_time(project: Path) -> None:
         cycles=CYCLES,
         workers=list(WORKERS.get(backend, ())),
     )
-    done = subprocess.run(
-        [sys.executable, "-c", driver], cwd=project, capture_output=True, text=True, timeout=600, env=os.environ
-    )
+    pidfile = project / f"{project.name}.pid"
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", driver], cwd=project, capture_output=True, text=True, timeout=600, env=os.environ
+        )
+    finally:  # a service that did not stop: its whole process group (meta run -d starts a session)
+        if pidfile.exists():
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.killpg(int(pidfile.read_text()), signal.SIGKILL)
     log = project / f"{project.name}.log"
     assert done.returncode == 0, done.stderr + done.stdout + "\n" + (log.read_text()[-3000:] if log.exists() else "")
     assert done.stdout.strip() == f"ok {CYCLES}"

@@ -342,7 +342,7 @@ class _MainStop:
     manager exists, a signal ends the process halfway through its setup; and a worker
     acknowledges before it installs its own signal handlers (ignoring stop signals meanwhile),
     so one stopped then serves on. Here the handler only records the signal; once every worker
-    has acknowledged and serves, the stop request goes through the manager's monitor pipe
+    serves or has exited, the stop request goes through the manager's monitor pipe
     (``__TERMINATE__``, what Sanic's inspector sends), which the manager reads in its loop and
     stops the workers there. A second signal kills the workers, as a second one does in Sanic
     (before they exist: KeyboardInterrupt).
@@ -361,10 +361,11 @@ class _MainStop:
         wait_for_ack = manager.wait_for_ack
 
         def wait_then_stop() -> None:
-            wait_for_ack()
             deadline = time.monotonic() + manager.THRESHOLD / 10  # Sanic's own bound on the ack
-            while not self._serving() and time.monotonic() < deadline:
+            while not self._settled() and time.monotonic() < deadline:
                 time.sleep(0.01)
+            if self.signal is None:  # a worker that failed to start: Sanic's own handling
+                wait_for_ack()
             self.ready = True
             if self.signal is not None:
                 self.request()
@@ -373,8 +374,9 @@ class _MainStop:
         for signum in self.STOPS:  # the manager installed its own when it was created
             signal.signal(signum, self.handle)
 
-    def _serving(self) -> bool:
-        """Whether every worker that is alive serves (has its signal handlers in place)."""
+    def _settled(self) -> bool:
+        """Whether every worker serves (acknowledged, its signal handlers in place) or has
+        exited (a Ctrl-C reaches the workers too, and one still starting ends there)."""
         alive = {process.name for process in self.manager.processes if process.is_alive()}
         return all(
             state.get("serving") or name not in alive
