@@ -68,8 +68,12 @@ def test_application_twice_is_the_same_app_wrapped_once() -> None:
     assert client(app).get("/api/hello").text == "world"
 
 
-def test_debug_follows_production() -> None:
-    assert service().application().debug is True
+def test_debug_only_when_asked() -> None:
+    # a development service is not Flask's debug mode (its debugger, "Debug mode: on")
+    assert service().application().debug is False
+    app = Flask(__name__)
+    app.debug = True
+    assert service(app).application().debug is True
 
 
 def test_production_turns_debug_off_even_on_an_injected_app() -> None:

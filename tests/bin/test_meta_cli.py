@@ -6,12 +6,15 @@ serve run as real processes on free loopback ports.
 
 from __future__ import annotations
 
+import argparse
 import configparser
 import importlib.metadata
 import importlib.util
 import json
 import logging
 import os
+import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -27,8 +30,10 @@ from backends_table import FRAMEWORKS
 from netutil import free_port
 from optional import unavailable
 
-from utilmeta.bin.meta import main
+from utilmeta.bin.meta import COMMANDS, main, parser
 from utilmeta.deploy.wheel import current_wheel
+
+ROOT = Path(__file__).resolve().parents[2]
 
 SERVICE = """
 from utilmeta import UtilMeta
@@ -340,7 +345,6 @@ MISTAKES = {
     "main missing": ("[utilmeta]\nservice = server:service\nmain = gone.py\n", ["run"], "gone.py does not exist"),
     "deploy without app": ("[utilmeta]\nservice = server:service\n", ["deploy", "nginx"], "meta.ini has no `app`"),
     "workers off sanic": (None, ["run", "--workers", "2"], "--workers is for sanic"),
-    "down, none running": (None, ["down"], "not running"),
     "port in use": (None, ["run", "--port", "{busy}"], "is in use by another program"),
     "bad option": (None, ["deploy", "nginx", "--workers", "2"], "--workers does not apply"),
 }
@@ -476,7 +480,7 @@ def test_run_in_the_background_then_down_and_restart(tmp_path: Path) -> None:
         assert down.returncode == 0 and f"pid {new_pid}" in down.stdout
         assert not pidfile.exists() and not _running(new_pid)
         again = meta_process("down", cwd=root)
-        assert again.returncode == 1 and "not running" in again.stderr
+        assert again.returncode == 0 and "bg is not running" in again.stdout, again.stderr
     finally:
         for leftover in (pid, *([int(pidfile.read_text())] if pidfile.exists() else [])):
             try:
@@ -486,11 +490,18 @@ def test_run_in_the_background_then_down_and_restart(tmp_path: Path) -> None:
 
 
 def _running(pid: int) -> bool:
+    """Whether ``pid`` runs: an exited process the init process has not reaped yet does not."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rpartition(b")")[2].split()[0] != b"Z"
+    except FileNotFoundError:  # gone meanwhile
+        return False
+    except OSError:  # no /proc: os.kill's answer
+        return True
 
 
 def test_a_background_service_that_fails_to_start_is_reported(tmp_path: Path) -> None:
@@ -544,3 +555,121 @@ def test_check_deploy_flags_a_weak_django_secret_key(tmp_path: Path) -> None:
     result = meta_process("check", "--deploy", cwd=root, env={"DK_PRODUCTION": "true"})
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Django SECRET_KEY is weak" in result.stdout and "debug mode" not in result.stdout
+
+
+# -- the command line as documented ----------------------------------------------------------------------
+
+#: the documents whose `meta ...` command lines must work as written
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+_FENCED_COMMAND = re.compile(r"^\s*(?:\$\s+)?(meta\s.*)$")
+_INLINE_COMMAND = re.compile(r"`(meta\s[^`]+)`")
+#: Django's management commands the docs pass through `meta` (not the parser's)
+DJANGO_COMMANDS = {"migrate", "version"}
+
+
+def documented_commands() -> list[tuple[str, str, bool]]:
+    """Every `meta ...` line of the documents: (where, line, in a code block — else inline code)."""
+    found = []
+    for document in DOCUMENTS:
+        fenced = False
+        for number, line in enumerate(document.read_text(encoding="utf-8").splitlines(), 1):
+            where = f"{document.relative_to(ROOT)}:{number}"
+            if line.lstrip().startswith("```"):
+                fenced = not fenced
+            elif fenced:
+                match = _FENCED_COMMAND.match(line)
+                if match:
+                    found.append((where, match.group(1), True))
+            else:
+                found.extend((where, text.replace("\\|", "|"), False) for text in _INLINE_COMMAND.findall(line))
+    return found
+
+
+def _argv(line: str) -> list[str]:
+    words = shlex.split(line, comments=True)
+    for end, word in enumerate(words):  # one command: up to `&&`, `|` or `;`
+        if word in ("&&", "||", "|", ";"):
+            words = words[:end]
+            break
+    assert words[0] == "meta"
+    return words[1:]
+
+
+def _shown_options(parser: argparse.ArgumentParser) -> set[str]:
+    shown = (action for action in parser._actions if action.help != argparse.SUPPRESS)
+    return {option for action in shown for option in action.option_strings}
+
+
+def _command_parsers() -> dict[str | None, argparse.ArgumentParser]:
+    root = parser()
+    found: dict[str | None, argparse.ArgumentParser] = {None: root}
+    for action in root._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found.update(action.choices)
+    return found
+
+
+def test_documented_command_lines_parse_and_name_shown_options() -> None:
+    """Each `meta ...` line of a code block parses with the real parser; each option a document
+    names (in a code block or in a synopsis like `meta gen_openapi [--out FILE]`) is one that
+    `--help` shows — not a hidden alias or a name the parser never had."""
+    parsers = _command_parsers()
+    lines = documented_commands()
+    assert any(fenced for _, _, fenced in lines), "the documents have `meta` command lines in code blocks"
+    problems = []
+    for where, line, fenced in lines:
+        argv = _argv(line)
+        command = None
+        words = iter(argv)
+        for word in words:  # the command is the first word that is not a global option or its value
+            if word in ("--ini", "--service", "--app"):
+                next(words, None)
+            elif not word.startswith("-"):
+                command = word
+                break
+        if command in DJANGO_COMMANDS:
+            continue
+        if command not in parsers and not fenced:
+            continue  # a placeholder: `meta COMMAND --help`
+        if fenced:
+            try:
+                parser().parse_args(argv)
+            except SystemExit:
+                problems.append(f"{where}: `{line}` does not parse")
+                continue
+        shown = _shown_options(parsers[command]) | _shown_options(parsers[None])
+        for word in argv:
+            option = word.strip("[]").split("=")[0]
+            if option.startswith("--") and option not in shown:
+                problems.append(f"{where}: `{line}` names {option}, which `meta {command} --help` does not show")
+    assert not problems, "\n".join(problems)
+
+
+def test_help_examples_parse() -> None:
+    from utilmeta.bin.meta import EXAMPLES
+
+    examples = [line for line, _ in EXAMPLES]
+    for command in COMMANDS:
+        assert len(command.examples) >= 2, f"meta {command.name} --help needs examples"
+        examples += [line for line, _ in command.examples]
+    for line in examples:
+        parser().parse_args(_argv(line))
+
+
+@pytest.mark.parametrize("command", [c.name for c in COMMANDS])
+def test_help_of_every_command_ends_with_examples(command: str, tmp_path: Path) -> None:
+    shown = meta_process(command, "--help", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    examples = shown.stdout.split("\nexamples:\n")[1].splitlines()
+    assert len(examples) >= 2 and all(line.lstrip().startswith(f"meta {command}") for line in examples)
+
+
+def test_meta_alone_prints_the_help_and_is_a_usage_error(tmp_path: Path) -> None:
+    alone = meta_process(cwd=tmp_path)
+    assert alone.returncode == 2 and alone.stdout == ""
+    assert alone.stderr.startswith("usage: meta") and "examples:" in alone.stderr
+
+
+def test_gen_openapi_help_names_out_and_to_as_one_option(tmp_path: Path) -> None:
+    shown = meta_process("gen_openapi", "--help", cwd=tmp_path)
+    assert "--out FILE, --to FILE" in shown.stdout

@@ -1,9 +1,10 @@
 """What every ``meta`` subcommand shares: the error type, output helpers and the command contract.
 
-A subcommand module defines a :class:`Command` subclass per command: ``name``, ``help``,
-:meth:`Command.arguments` to declare its options and :meth:`Command.handle` to do the work,
-returning the exit status. A user's mistake is raised as :class:`CommandError`; ``meta`` prints
-it as one line (``meta: error: ...``) — never a traceback.
+A subcommand module defines a :class:`Command` subclass per command: ``name``, ``help``, a few
+``examples`` (shown under ``--help``), :meth:`Command.arguments` to declare its options and
+:meth:`Command.handle` to do the work, returning the exit status. A user's mistake is raised
+as :class:`CommandError`; ``meta`` prints it as one line (``meta: error: ...``) — never a
+traceback.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class Command:
 
     name: ClassVar[str]
     help: ClassVar[str]
+    #: command lines shown under ``meta NAME --help``, each with what it does
+    examples: ClassVar[tuple[tuple[str, str], ...]] = ()
     #: whether the command needs the project (``meta.ini``) found before it runs
     needs_project: ClassVar[bool] = True
 

@@ -246,6 +246,11 @@ def env_warnings(findings: list[Finding]) -> Iterator[None]:
 class CheckCommand(Command):
     name = "check"
     help = "load the service and report configuration problems (--deploy: production readiness)"
+    examples = (
+        ("meta check", "load the service, build its app, report problems"),
+        ("meta check --deploy", "also production readiness: debug, secret key, hosts, proxies"),
+        ("meta check --deploy --fail-level warning", "exit status 1 on warnings too (CI)"),
+    )
 
     def arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--deploy", action="store_true", help="also check production readiness")

@@ -67,6 +67,11 @@ def renderer_options(target: str, args: argparse.Namespace) -> dict[str, Any]:
 class DeployCommand(Command):
     name = "deploy"
     help = "write deployment files: " + ", ".join(TARGETS)
+    examples = (
+        ("meta deploy gunicorn", "print the Gunicorn config"),
+        ("meta deploy nginx --out deploy --port 8000 --instances 2", "write the Nginx config into deploy/"),
+        ("meta deploy systemd --out deploy --user www-data", "a systemd unit running as www-data"),
+    )
 
     def arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("target", choices=tuple(TARGETS), help="what to generate")

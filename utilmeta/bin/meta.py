@@ -6,7 +6,7 @@
     meta run [-d]                      serve it                  meta down       stop it
     meta restart                       stop, then run -d         meta routes     list endpoints
     meta check [--deploy]              report problems           meta deploy T   gunicorn, uwsgi, nginx, ...
-    meta gen_openapi [--to F]          the OpenAPI document
+    meta gen_openapi [--out F]         the OpenAPI document
 
 Every command but ``setup`` and ``init`` works on the project whose ``meta.ini`` is in the
 working directory or a parent (``--ini`` to name one). When the service uses Django, other
@@ -50,8 +50,26 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
+#: the root parser's examples: a first session
+EXAMPLES = (
+    ("meta setup demo --backend flask", "create a project in ./demo"),
+    ("meta run", "in demo/: serve it (the start line says where)"),
+    ("meta --ini demo/meta.ini check", "from elsewhere: check it"),
+)
+
+
+def _epilog(examples: Sequence[tuple[str, str]]) -> str:
+    width = max(len(line) for line, _ in examples)
+    return "examples:\n" + "\n".join(f"  {line.ljust(width)}  # {what}" for line, what in examples)
+
+
 def parser() -> argparse.ArgumentParser:
-    root = _Parser(prog="meta", description="Run, check and deploy a UtilMeta service.")
+    root = _Parser(
+        prog="meta",
+        description="Run, check and deploy a UtilMeta service.",
+        epilog=_epilog(EXAMPLES) + "\n\n`meta COMMAND --help` shows a command's options and examples.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     root.add_argument("--version", action="version", version=f"utilmeta {__version__}")
     root.add_argument("--ini", help="the project's meta.ini (default: found from the working directory up)")
     root.add_argument("--service", help="module:attribute of the UtilMeta instance (instead of meta.ini's)")
@@ -60,7 +78,13 @@ def parser() -> argparse.ArgumentParser:
     subparsers = root.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for command_cls in COMMANDS:
         command = command_cls()
-        sub = subparsers.add_parser(command.name, help=command.help, description=command.help)
+        sub = subparsers.add_parser(
+            command.name,
+            help=command.help,
+            description=command.help,
+            epilog=_epilog(command.examples) if command.examples else None,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         command.arguments(sub)
         sub.set_defaults(handler=command)
     return root
@@ -129,9 +153,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise CommandError(f"unknown command {rest[0]!r}; the commands are: {', '.join(sorted(known))}", 2)
         args = root.parse_args(argv)
         handler: Command | None = getattr(args, "handler", None)
-        if handler is None:
-            root.print_help()
-            return 0
+        if handler is None:  # no command: a usage error, as argparse's own
+            root.print_help(sys.stderr)
+            return 2
         if handler.needs_project:
             args.project = _project(args)
         return handler.handle(args)

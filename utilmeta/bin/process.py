@@ -5,7 +5,9 @@ starts the ``main`` script of ``meta.ini`` when no option overrides the address;
 loads the service first, so a mistake in it or a port already in use is one line. With ``-d``
 it starts itself detached, writes the pidfile, sends output to the log file next to it and
 waits until the service accepts connections. ``meta down`` sends SIGTERM to the process in the
-pidfile (a Gunicorn or uWSGI pidfile works too) and waits for it to exit.
+pidfile (a Gunicorn or uWSGI pidfile works too) and waits for it to exit; with nothing running
+it says so and succeeds. ``--host`` / ``--port`` become the service's address, so every URL
+printed is the one that answers.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import time
 import warnings
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, ClassVar
 
 from utilmeta.bin.base import Command, CommandError, echo
 from utilmeta.bin.project import Project
@@ -61,7 +63,19 @@ def _alive(pid: int) -> bool:
         done, _ = os.waitpid(pid, os.WNOHANG)
         return done == 0
     except ChildProcessError:
-        return True
+        return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Whether ``pid`` has exited and only waits to be reaped by its parent (Linux; elsewhere
+    False). A detached service's parent is the init process, which in a container may take
+    seconds to reap it: the service has stopped all the same."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            # "pid (command) state ...": the command may hold spaces and parentheses
+            return stat.read().rpartition(b")")[2].split()[:1] == [b"Z"]
+    except OSError:
+        return False
 
 
 def stop(pidfile: Path, timeout: float, force: bool = False) -> int | None:
@@ -91,6 +105,16 @@ def _check_free(host: str, port: int) -> None:
         raise CommandError(problem)
 
 
+def _serve_at(service: Any, args: argparse.Namespace) -> tuple[str, int]:
+    """The address ``--host`` / ``--port`` choose, made the service's own: the URLs it prints
+    (the start banner, ``service.base_url``) are then the ones that answer."""
+    if args.host:
+        service.host = args.host
+    if args.port is not None:
+        service.port = args.port
+    return service.host, service.port
+
+
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -106,6 +130,11 @@ def _tail(path: Path, lines: int = 8) -> str:
 class RunCommand(Command):
     name = "run"
     help = "serve the service (foreground, or -d in the background)"
+    examples: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("meta run", "serve in the foreground (Ctrl-C stops it)"),
+        ("meta run -d --port 8080", "in the background on port 8080; `meta down` stops it"),
+        ("meta run --host 0.0.0.0 --port 8000", "reachable from other machines"),
+    )
 
     def arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--host", help="address to listen on (default: the service's host)")
@@ -132,8 +161,7 @@ class RunCommand(Command):
             if serves:
                 warnings.simplefilter("ignore", EnvWarning)  # the main script shows them as it loads
             service = project.load_service()
-        host = args.host or service.host
-        port = args.port if args.port is not None else service.port
+        host, port = _serve_at(service, args)
         _check_free(host, port)
         if serves:
             os.execv(sys.executable, [sys.executable, str(main)])
@@ -162,8 +190,7 @@ class RunCommand(Command):
         if running is not None:
             raise CommandError(f"already running (pid {running}, {pidfile}): `meta restart` or `meta down` first")
         service = project.load_service()
-        host = args.host or service.host
-        port = args.port if args.port is not None else service.port
+        host, port = _serve_at(service, args)
         _check_free(host, port)
         command = [sys.executable, "-m", "utilmeta", "--ini", str(project.ini), "run"]
         for flag, value in (("--host", args.host), ("--port", args.port), ("--workers", args.workers)):
@@ -200,6 +227,10 @@ class RunCommand(Command):
 class DownCommand(Command):
     name = "down"
     help = "stop the service started with `meta run -d` (or any server writing the pidfile)"
+    examples = (
+        ("meta down", "SIGTERM, then wait for it to exit"),
+        ("meta down --timeout 60 --force", "wait up to 60s, then SIGKILL it"),
+    )
 
     def arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a graceful stop")
@@ -208,8 +239,9 @@ class DownCommand(Command):
     def handle(self, args: argparse.Namespace) -> int:
         project: Project = args.project
         pid = stop(project.pidfile, args.timeout, args.force)
-        if pid is None:
-            raise CommandError(f"not running (no live process in {project.pidfile})")
+        if pid is None:  # what `meta down` is for is already the case
+            echo(f"{project.display_name} is not running (no live process in {project.pidfile})")
+            return 0
         echo(f"stopped {project.display_name} (pid {pid})")
         return 0
 
@@ -217,6 +249,10 @@ class DownCommand(Command):
 class RestartCommand(RunCommand):
     name = "restart"
     help = "stop the background service if it runs, then start it again with -d"
+    examples = (
+        ("meta restart", "after a code change"),
+        ("meta restart --port 8081", "start it again on another port"),
+    )
 
     def arguments(self, parser: argparse.ArgumentParser) -> None:
         super().arguments(parser)

@@ -18,6 +18,10 @@ __all__ = ["OpenAPICommand", "RoutesCommand"]
 class RoutesCommand(Command):
     name = "routes"
     help = "list the service's endpoints (method, path, endpoint, summary), then the docs' and index's"
+    examples = (
+        ("meta routes", "a table"),
+        ("meta routes --json", "one JSON array, for scripts"),
+    )
 
     def arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--json", action="store_true", help="one JSON array instead of a table")
@@ -53,10 +57,17 @@ class RoutesCommand(Command):
 class OpenAPICommand(Command):
     name = "gen_openapi"
     help = "write the service's OpenAPI document (JSON, or YAML with PyYAML)"
+    examples = (
+        ("meta gen_openapi", "print it (JSON)"),
+        ("meta gen_openapi --out openapi.yaml", "write it as YAML (from the suffix)"),
+        ("meta gen_openapi --openapi-version 3.0 --out openapi.json", "for tools that only read 3.0"),
+    )
 
     def arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--to", metavar="FILE", type=Path, help="write it to FILE (default: print it)")
-        parser.add_argument("--out", dest="to", type=Path, help=argparse.SUPPRESS)  # the earlier name
+        # --out, as for `meta deploy`; --to is the same option (its earlier name)
+        parser.add_argument(
+            "--out", "--to", dest="to", metavar="FILE", type=Path, help="write it to FILE (default: print it)"
+        )
         parser.add_argument("--format", choices=("json", "yaml"), help="default: from FILE's suffix, else json")
         parser.add_argument("--openapi-version", choices=("3.1", "3.0"), default="3.1", help="default: 3.1")
 

@@ -72,6 +72,11 @@ def scaffold(target: Path, name: str, backend: str) -> list[Path]:
 class SetupCommand(Command):
     name = "setup"
     help = "create a new project: service, config, APIs, meta.ini, requirements"
+    examples = (
+        ("meta setup demo", "a Flask project in ./demo"),
+        ("meta setup shop --backend fastapi", "on FastAPI"),
+        ("meta setup api --backend sanic --dir services/api", "in another directory"),
+    )
     needs_project = False
 
     def arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -147,6 +152,11 @@ def detect_service(root: Path) -> tuple[str, str | None]:
 class InitCommand(Command):
     name = "init"
     help = "write meta.ini for an existing project"
+    examples = (
+        ("meta init", "find the service and its app in the modules here"),
+        ("meta init --service server:service --app server:app", "name them"),
+        ("meta init --main server.py --force", "replace meta.ini, with the script `meta run` starts"),
+    )
     needs_project = False
 
     def arguments(self, parser: argparse.ArgumentParser) -> None:

@@ -429,9 +429,12 @@ class UtilMeta:
         return self.adaptor.application()
 
     def run(self, **kwargs: Any) -> None:
-        """Serve in the foreground with the backend's own runner (development). An address it
-        cannot listen on (a port in use) ends the process with one line naming it, before the
-        startup hooks run."""
+        """Serve in the foreground with the backend's own runner (development). A ``host`` or
+        ``port`` given here becomes the service's: the start banner names the address served. An
+        address it cannot listen on (a port in use) ends the process with one line naming it,
+        before the startup hooks run."""
+        self.host = kwargs.get("host", self.host)
+        self.port = kwargs.get("port", self.port)
         address = self.adaptor.listen_address(kwargs)
         if address is not None:
             problem = listen_problem(*address, "with UtilMeta(host=..., port=...) or service.run(host=..., port=...)")

@@ -19,6 +19,7 @@ the answer in :mod:`utilmeta.core.response.wire`. What an adaptor does:
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import threading
 import weakref
@@ -197,6 +198,14 @@ class ServerAdaptor:
     # -- shared by the adaptors --------------------------------------------------------------------
 
     @property
+    def logs_access(self) -> bool:
+        """Whether the core logs an access line per request (the service observes it and
+        ``utilmeta.access`` is enabled): a server's own line for the request would be a second."""
+        from utilmeta.conf._access import ACCESS_LOG, access_logger
+
+        return ACCESS_LOG in self.service.observers and access_logger.isEnabledFor(logging.INFO)
+
+    @property
     def max_body_size(self) -> int:
         """The largest body any endpoint accepts: a server may refuse bodies beyond it."""
         router = self.service.router
@@ -213,6 +222,7 @@ class ServerAdaptor:
         kwargs.setdefault("host", service.host)
         kwargs.setdefault("port", service.port)
         kwargs.setdefault("log_level", "warning" if service.production else "info")
+        kwargs.setdefault("access_log", not self.logs_access)  # one line per request, the core's
         if service.auto_reload:
             kwargs.setdefault("reload", True)
         target: Any = app

@@ -14,7 +14,9 @@ Startup hooks run before the first request in each worker process (or before ser
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import signal
 import threading
 import weakref
@@ -23,10 +25,17 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 from werkzeug.exceptions import NotFound
+from werkzeug.serving import WSGIRequestHandler
 
 from utilmeta.core.server.backends.base import ServerAdaptor
 from utilmeta.core.server.backends.paths import MountTable, mounted_environ, wsgi_path
-from utilmeta.core.server.backends.wsgi import StartResponse, WSGIApp, request_from_environ, send_wsgi
+from utilmeta.core.server.backends.wsgi import (
+    CORE_ANSWERED,
+    StartResponse,
+    WSGIApp,
+    request_from_environ,
+    send_wsgi,
+)
 
 if TYPE_CHECKING:
     import asyncio
@@ -82,6 +91,7 @@ class FlaskDispatcher(WSGIApp):
                 return mount[1](mounted_environ(environ, mount[0]), start_response)
             if self._flask_serves(environ):
                 return self.wsgi_app(environ, start_response)
+        environ[CORE_ANSWERED] = True  # the core logs its access line: werkzeug's is left out
         request = request_from_environ(environ)
         if self.asynchronous:
             response = run_on_thread_loop(self.router.acall(request, found))
@@ -120,12 +130,13 @@ class FlaskServerAdaptor(ServerAdaptor):
         service = self.service
         if self.app is None:
             root = os.path.dirname(service.module_file) if service.module_file else None
+            # Flask's debug mode (its debugger, its reloader) only when asked: FLASK_DEBUG=1,
+            # app.debug = True on the app passed as backend=, or run(debug=True)
             app = Flask(service.name, root_path=root)
-            app.debug = not service.production
         else:
             app = self.app
-            if service.production:
-                app.debug = False
+        if service.production:
+            app.debug = False
         self._dispatcher = FlaskDispatcher(service, app, app.wsgi_app)
         app.wsgi_app = self._dispatcher  # type: ignore[method-assign]
         self._native = app
@@ -154,13 +165,48 @@ class FlaskServerAdaptor(ServerAdaptor):
         if serving and threading.current_thread() is threading.main_thread():
             # SIGTERM would kill the process without a shutdown: stop serving like Ctrl-C does
             previous = signal.signal(signal.SIGTERM, _interrupt)
+        kwargs.setdefault("request_handler", _request_handler(self))
+        werkzeug_log = logging.getLogger("werkzeug")
+        werkzeug_log.addFilter(_PLAIN_TEXT)
         try:
             app.run(host, port, debug=debug, **kwargs)
         finally:
+            werkzeug_log.removeFilter(_PLAIN_TEXT)
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
             if serving:
                 self.lifecycle.shutdown()
+
+
+class _PlainText(logging.Filter):
+    """Werkzeug's log lines without the terminal colour codes it writes into them whatever the
+    destination: a log file gets plain text, the same as on every other backend."""
+
+    _codes = re.compile(r"\x1b\[[0-9;]*m")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "\x1b[" in message:
+            record.msg, record.args = self._codes.sub("", message), ()
+        return True
+
+
+_PLAIN_TEXT = _PlainText()
+
+
+def _request_handler(adaptor: FlaskServerAdaptor) -> type[WSGIRequestHandler]:
+    """Werkzeug's request handler for ``run()``, leaving a request the core answered to the
+    core's access line (``utilmeta.access``) when that line is logged: one line per request.
+    Requests Flask or a mounted app answers keep Werkzeug's own line."""
+
+    class RequestHandler(WSGIRequestHandler):
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            environ = getattr(self, "environ", None) or {}
+            if environ.get(CORE_ANSWERED) and adaptor.logs_access:
+                return
+            super().log_request(code, size)
+
+    return RequestHandler
 
 
 def _interrupt(signum: int, frame: Any) -> None:

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import importlib
 import re
+import signal
 import sys
+import time
 from collections.abc import Iterable
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -360,6 +362,81 @@ def _app_name(name: str) -> str:
     return name if _APP_NAME.match(name) else f"utilmeta_{name}"
 
 
+class _MainStop:
+    """How Sanic's main process (``workers > 1``) stops on SIGTERM or SIGINT: installed before
+    ``Sanic.serve()``, and again by :meth:`attach` (its ``main_process_ready`` listener) in
+    place of the worker manager's handlers.
+
+    The manager's own handler stops the workers from inside the signal handler, and two of its
+    cases never end: a signal before every worker has acknowledged its start makes it wait for
+    acknowledgements by re-sending its shutdown message to itself in a busy loop (a stopped
+    worker never acknowledges; sanic-org/sanic#2997), and a signal interrupting one of its
+    calls to the shared worker state makes a second call on the same connection. Before the
+    manager exists, a signal ends the process halfway through its setup; and a worker
+    acknowledges before it installs its own signal handlers (ignoring stop signals meanwhile),
+    so one stopped then serves on. Here the handler only records the signal; once every worker
+    serves or has exited, the stop request goes through the manager's monitor pipe
+    (``__TERMINATE__``, what Sanic's inspector sends), which the manager reads in its loop and
+    stops the workers there. A second signal kills the workers, as a second one does in Sanic
+    (before they exist: KeyboardInterrupt).
+    """
+
+    STOPS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.manager: Any = None
+        self.signal: int | None = None
+        self.ready = False
+        self.previous = {signum: signal.signal(signum, self.handle) for signum in self.STOPS}
+
+    def attach(self, app: Sanic) -> None:
+        manager = self.manager = app.manager
+        wait_for_ack = manager.wait_for_ack
+
+        def wait_then_stop() -> None:
+            deadline = time.monotonic() + manager.THRESHOLD / 10  # Sanic's own bound on the ack
+            while not self._settled() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            if self.signal is None:  # a worker that failed to start: Sanic's own handling
+                wait_for_ack()
+            self.ready = True
+            if self.signal is not None:
+                self.request()
+
+        manager.wait_for_ack = wait_then_stop  # type: ignore[method-assign]
+        for signum in self.STOPS:  # the manager installed its own when it was created
+            signal.signal(signum, self.handle)
+
+    def _settled(self) -> bool:
+        """Whether every worker serves (acknowledged, its signal handlers in place) or has
+        exited (a Ctrl-C reaches the workers too, and one still starting ends there)."""
+        alive = {process.name for process in self.manager.processes if process.is_alive()}
+        return all(
+            state.get("serving") or name not in alive
+            for name, state in self.manager.worker_state.items()
+            if state.get("server")
+        )
+
+    def handle(self, signum: int, frame: Any) -> None:
+        if self.signal is not None:
+            if self.manager is None:
+                raise KeyboardInterrupt
+            self.manager.kill()  # raises ServerKilled: Sanic.serve() exits with status 1
+        self.signal = signum
+        if self.ready:
+            self.request()
+
+    def request(self) -> None:
+        from sanic.log import logger
+
+        logger.info("Received signal %s. Shutting down.", signal.Signals(self.signal or signal.SIGTERM).name)
+        self.manager.monitor_publisher.send("__TERMINATE__")
+
+    def restore(self) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+
+
 def _worker_app(module_name: str, app_name: str) -> Sanic:
     """The app in a Sanic worker process (spawned: the service module was imported afresh)."""
     from utilmeta.conf._lookup import current_service as get_service  # the slot UtilMeta(...) fills
@@ -459,8 +536,8 @@ class SanicServerAdaptor(ServerAdaptor):
         kwargs.setdefault("access_log", False)
         kwargs.setdefault("motd", False)
         kwargs.setdefault("auto_reload", service.auto_reload)
-        # Sanic's worker manager only when it is needed: its main process can hang when a
-        # SIGTERM interrupts one of its calls to the shared worker state
+        # Sanic's worker manager (a main process, a process for the shared worker state, the
+        # workers) only when it is needed; its stop signals go through _MainStop
         managed = kwargs.get("workers", 1) > 1 or any(kwargs.get(k) for k in ("auto_reload", "dev", "fast"))
         single = kwargs.setdefault("single_process", not managed)
         print(service.banner(), flush=True)
@@ -473,4 +550,9 @@ class SanicServerAdaptor(ServerAdaptor):
             # spawned workers import the service module afresh: this finds the app there even
             # when the module does not build it at import time
             loader = AppLoader(factory=partial(_worker_app, service.module_name, app.name))
-            Sanic.serve(primary=app, app_loader=loader)
+            stop = _MainStop()
+            app.register_listener(stop.attach, "main_process_ready")
+            try:
+                Sanic.serve(primary=app, app_loader=loader)
+            finally:
+                stop.restore()

@@ -17,7 +17,19 @@ from utilmeta.core.server.backends.base import ServerAdaptor
 from utilmeta.core.server.backends.paths import wsgi_path
 from utilmeta.utils.exceptions import BadRequest, HttpError
 
-__all__ = ["EnvironHeaders", "read_body", "request_from_environ", "send_wsgi", "WSGIApp", "WSGIServerAdaptor"]
+__all__ = [
+    "CORE_ANSWERED",
+    "EnvironHeaders",
+    "read_body",
+    "request_from_environ",
+    "send_wsgi",
+    "WSGIApp",
+    "WSGIServerAdaptor",
+]
+
+#: the environ key marking a request the core answered, where a framework or a mounted app may
+#: answer others: a development server leaves such a request's line to the core's access line
+CORE_ANSWERED = "utilmeta.answered"
 
 StartResponse = Callable[..., Any]
 
@@ -149,7 +161,13 @@ class WSGIServerAdaptor(ServerAdaptor):
         host = kwargs.pop("host", self.service.host)
         port = kwargs.pop("port", self.service.port)
 
+        adaptor = self
+
         class QuietHandler(WSGIRequestHandler):
+            def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+                if not adaptor.logs_access:  # the core answers every request: its line is the one
+                    super().log_request(code, size)
+
             def log_message(self, format: str, *args: Any) -> None:
                 if not self.server.quiet:  # type: ignore[attr-defined]
                     super().log_message(format, *args)

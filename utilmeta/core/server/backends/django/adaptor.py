@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from utilmeta.conf.base import Config
 from utilmeta.core.server.backends.base import ServerAdaptor
+from utilmeta.core.server.backends.wsgi import CORE_ANSWERED
 from utilmeta.utils.exceptions import SetupError
 
 if TYPE_CHECKING:
@@ -109,6 +110,8 @@ class DjangoServerAdaptor(ServerAdaptor):
             from django.contrib.staticfiles.handlers import StaticFilesHandler
 
             app = StaticFilesHandler(handler)  # as runserver does in development
+        if "server_cls" not in kwargs:
+            app, kwargs["server_cls"] = _one_line_per_request(self, app)
 
         def serve() -> None:
             print(service.banner(), flush=True)
@@ -131,6 +134,37 @@ class DjangoServerAdaptor(ServerAdaptor):
 
     def _run_asgi(self, **kwargs: Any) -> None:
         self.run_uvicorn(self.application(), kwargs)
+
+
+def _one_line_per_request(adaptor: DjangoServerAdaptor, app: Any) -> tuple[Any, type]:
+    """``app`` and runserver's server class, such that runserver leaves a request the core
+    answered to the core's access line when that line is logged (one line per request);
+    requests Django or a mounted app answers keep runserver's own line. runserver hands the app
+    a copy of the environ its request handler builds: the app's thread tells the handler."""
+    from django.core.servers.basehttp import WSGIRequestHandler, WSGIServer
+
+    answered = threading.local()  # runserver serves a connection in one thread
+
+    def marked(environ: dict[str, Any], start_response: Any) -> Any:
+        answered.core = False
+        result = app(environ, start_response)
+        answered.core = bool(environ.get(CORE_ANSWERED))
+        return result
+
+    class RequestHandler(WSGIRequestHandler):
+        def handle_one_request(self) -> None:
+            answered.core = False  # not the last request's, on a kept-alive connection
+            super().handle_one_request()
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            if not (getattr(answered, "core", False) and adaptor.logs_access):
+                super().log_request(code, size)
+
+    class Server(WSGIServer):
+        def __init__(self, address: Any, handler: Any, **kwargs: Any) -> None:
+            super().__init__(address, RequestHandler, **kwargs)
+
+    return marked, Server
 
 
 def _stop_on_sigterm() -> Any:

@@ -30,7 +30,7 @@ from django.db import close_old_connections, connections, reset_queries
 from utilmeta.core.request import Request
 from utilmeta.core.server.backends.asgi import Receive, Scope, Send, lifespan, request_from_scope, send_asgi
 from utilmeta.core.server.backends.paths import MountTable, as_asgi, mounted_environ
-from utilmeta.core.server.backends.wsgi import StartResponse, request_from_environ, send_wsgi
+from utilmeta.core.server.backends.wsgi import CORE_ANSWERED, StartResponse, request_from_environ, send_wsgi
 
 if TYPE_CHECKING:
     from utilmeta.core.api.router import Match
@@ -151,6 +151,7 @@ class UtilMetaWSGIHandler(WSGIHandler, _Dispatch):
     def _serve(
         self, request: Request, environ: dict[str, Any], start_response: StartResponse, found: Match | None = None
     ) -> Iterable[bytes]:
+        environ[CORE_ANSWERED] = True  # runserver leaves its line to the core's access line
         if not self._signals:
             return send_wsgi(self._router(request, found), start_response)
         signals.request_started.send(sender=self.__class__, environ=environ)
