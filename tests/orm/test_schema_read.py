@@ -190,9 +190,9 @@ def test_a_schema_is_a_struct_for_encoding_and_validation() -> None:
     [
         ("missing: str", "Article has no field 'missing'"),
         ("tags: str", "annotate it as List"),
-        ("title: List[str]", "one value per row"),
+        ("title: list[str]", "one value per row"),
         ("author: TagSchema", "TagSchema is a schema of Tag"),
-        ("x: List[int] = orm.Field(lambda pk: {})", "*pks"),
+        ("x: list[int] = orm.Field(lambda pk: {})", "*pks"),
     ],
 )
 def test_declarations_that_cannot_be_queried_are_refused(body: str, message: str) -> None:

@@ -28,7 +28,7 @@ import typing
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, Union, get_args, get_origin, get_type_hints
+from typing import TYPE_CHECKING, Any, Union, get_args, get_origin, get_type_hints
 from uuid import UUID
 
 import msgspec
@@ -39,9 +39,11 @@ from django.db.models.functions import RowNumber
 from django.db.models.query import QuerySet
 
 from utilmeta.conf._lookup import current_service
-from utilmeta.core.orm.fields import Field
-from utilmeta.core.orm.schema import Schema, is_schema
 from utilmeta.utils.exceptions import NotFound
+
+if TYPE_CHECKING:  # the schema layer calls this module, never the reverse
+    from utilmeta.core.orm.fields import Field
+    from utilmeta.core.orm.schema import Schema
 
 __all__ = ["Plan", "compile_plan"]
 
@@ -66,6 +68,12 @@ _NATURAL: tuple[tuple[type[models.Field], type], ...] = (
 
 class SchemaError(TypeError):
     """An ``orm.Schema`` declaration that cannot be queried; says which field and why."""
+
+
+def is_schema(tp: Any) -> bool:
+    """``tp`` is an ``orm.Schema[Model]`` class (told by its attributes: this module is below the
+    schema layer and does not import it)."""
+    return isinstance(tp, type) and getattr(tp, "__model__", None) is not None and hasattr(tp, "__orm_fields__")
 
 
 def _max_depth() -> int:
