@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import socket
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -70,28 +70,52 @@ def alias_of(engine: str) -> str:
     return "default" if engine == "sqlite" else engine
 
 
-@pytest.fixture(scope="session", params=list(ENGINES), ids=str)
-def db(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A database alias with the blog's tables created (and dropped at the end)."""
-    from django.apps import apps
+@pytest.fixture(scope="session")
+def tables() -> Iterator[Callable[[str], str]]:
+    """``tables(engine)``: that engine's alias, with the blog's tables created once per session
+    (dropped at the end)."""
     from django.conf import settings
     from django.db import connections
 
-    engine: str = request.param
     if "ormblog" not in settings.INSTALLED_APPS:
         pytest.fail("Django was configured before tests/orm/conftest.py could add the blog app")
-    if not REACHABLE[engine]:
-        address = ENGINES[engine][0]
-        unavailable(f"{engine} is not reachable at {address[0]}:{address[1]}")  # type: ignore[index]
-    alias = alias_of(engine)
-    models = list(apps.get_app_config("blog").get_models())
-    connection = connections[alias]
-    _drop(connection, models)  # left by an interrupted run
-    with connection.schema_editor() as editor:
-        for model in models:
-            editor.create_model(model)
-    yield alias
-    _drop(connection, models)
+    ready: list[str] = []
+
+    def create(engine: str) -> str:
+        if not REACHABLE[engine]:
+            host, port = ENGINES[engine][0]  # type: ignore[misc]
+            unavailable(f"{engine} is not reachable at {host}:{port}")
+        alias = alias_of(engine)
+        if alias not in ready:
+            connection = connections[alias]
+            _drop(connection, blog_models())  # left by an interrupted run
+            with connection.schema_editor() as editor:
+                for model in blog_models():
+                    editor.create_model(model)
+            ready.append(alias)
+        return alias
+
+    yield create
+    for alias in ready:
+        _drop(connections[alias], blog_models())
+
+
+@pytest.fixture(scope="session", params=list(ENGINES), ids=str)
+def db(request: pytest.FixtureRequest, tables: Callable[[str], str]) -> str:
+    """A test runs once per engine, on its alias (the blog's tables created)."""
+    return tables(request.param)
+
+
+@pytest.fixture(scope="session")
+def default_db(tables: Callable[[str], str]) -> str:
+    """The default database (SQLite), for tests of what does not depend on the engine."""
+    return tables("sqlite")
+
+
+def blog_models() -> list[Any]:
+    from django.apps import apps
+
+    return list(apps.get_app_config("blog").get_models())
 
 
 def _drop(connection: Any, models: list[Any]) -> None:
