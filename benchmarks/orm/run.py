@@ -13,6 +13,7 @@ Python memory of one call (tracemalloc, in a separate call so it slows no timing
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import random
 import socket
@@ -181,10 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         base: dict[str, float] = {}
         for mode, table in (("sync", impls.READS), ("async", impls.AREADS)):
             for name, func in table.items():
-                if mode == "sync":
-                    call: Callable[[], Any] = lambda f=func: f(alias, args.rows)  # noqa: E731
-                else:
-                    call = lambda f=func: async_to_sync(f)(alias, args.rows)  # noqa: E731
+                runner = func if mode == "sync" else async_to_sync(func)
+                call: Callable[[], Any] = functools.partial(runner, alias, args.rows)
                 try:
                     got = _normal(call())
                 except ImportError as e:
