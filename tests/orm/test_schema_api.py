@@ -63,19 +63,19 @@ def blog(default_db: str) -> dict[str, list]:
 @pytest.mark.parametrize("root", [BlogAPI, AsyncBlogAPI], ids=["sync", "async"])
 def test_schemas_as_answers(blog: dict[str, list], root: type[api.API]) -> None:
     service = UtilMeta(__name__, name="blog", backend="asgi", api=root, asynchronous=root is AsyncBlogAPI)
-    client = TestClient(service)
-    tags = client.get("/tags").json()
-    assert [(t["name"], t["articles_num"]) for t in tags] == [("db", 2), ("ops", 0), ("py", 2), ("web", 2)]
-    article = blog["articles"][0]
-    got = client.get(f"/articles/{article.pk}").json()
-    assert got == {
-        "id": article.pk,
-        "title": "article 0",
-        "author_name": "alice",
-        "tags": [{"id": t.pk, "name": t.name, "articles_num": 2} for t in (blog["tags"][2], blog["tags"][0])],
-    }
-    missing = client.get("/articles/999999")
-    assert missing.status_code == 404 and "Article" in missing.json()["detail"]
+    with TestClient(service) as client:
+        tags = client.get("/tags").json()
+        assert [(t["name"], t["articles_num"]) for t in tags] == [("db", 2), ("ops", 0), ("py", 2), ("web", 2)]
+        article = blog["articles"][0]
+        got = client.get(f"/articles/{article.pk}").json()
+        assert got == {
+            "id": article.pk,
+            "title": "article 0",
+            "author_name": "alice",
+            "tags": [{"id": t.pk, "name": t.name, "articles_num": 2} for t in (blog["tags"][2], blog["tags"][0])],
+        }
+        missing = client.get("/articles/999999")
+        assert missing.status_code == 404 and "Article" in missing.json()["detail"]
 
 
 def test_a_schema_body_is_validated() -> None:

@@ -3,11 +3,25 @@
 ``DatabaseConnections({'default': Database(...)})`` configures the service's databases; with the
 Django ORM it becomes Django's ``DATABASES``. ``orm.Schema[Model]`` declares the shape of an
 answer and queries it without N+1 (``utilmeta/core/orm/schema.py``); ``orm.Field`` says where a
-field's value comes from. Importing this package imports no framework.
+field's value comes from; ``orm.Query[Model]`` turns query parameters into a QuerySet
+(``utilmeta/core/orm/query.py``). Importing this package imports no framework.
 """
 
 from utilmeta.core.orm.databases import Database, DatabaseConnections
 from utilmeta.core.orm.fields import Field
+from utilmeta.core.orm.query import Filter, Limit, Offset, Order, OrderBy, Page, Query
 from utilmeta.core.orm.schema import Schema
 
-__all__ = ["Database", "DatabaseConnections", "Field", "Schema"]
+__all__ = [
+    "Database",
+    "DatabaseConnections",
+    "Field",
+    "Schema",
+    "Query",
+    "Filter",
+    "OrderBy",
+    "Order",
+    "Offset",
+    "Limit",
+    "Page",
+]

@@ -221,6 +221,8 @@ class Parser:
         if marker is None:
             if p.name in self.path_names:
                 marker = PathParam()
+            elif (declared := as_marker(getattr(tp, "__default_param__", None))) is not None:
+                marker = declared  # a type that says where it comes from (orm.Query: the query string)
             elif _mentions_file(tp):
                 marker = BodyParam()
             else:

@@ -338,6 +338,12 @@ class Plan:
         """The queryset for a QuerySet, a model instance or a list of primary keys (whose order
         is kept)."""
         manager = self.model._default_manager.db_manager(using)
+        if hasattr(type(source), "__query_parts__"):  # an orm.Query instance
+            if not issubclass(self.model, type(source).__model__):
+                raise TypeError(
+                    f"{self.schema.__name__} serializes {self.model.__name__} rows, not {type(source).__name__}"
+                )
+            source = source.get_queryset()
         if isinstance(source, QuerySet):
             if not issubclass(source.model, self.model):
                 raise TypeError(
