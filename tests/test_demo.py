@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -55,3 +56,52 @@ def test_demo_serves_its_apis(demo):
     proc.terminate()
     out = proc.communicate(timeout=10)[0]
     assert f"at {base}/api" in out.splitlines()[0]
+
+
+def test_the_url_the_banner_shows_answers_with_the_way_to_the_docs():
+    # scripts/demo in development: the first URL the user sees is the banner's
+    port = free_port()
+    env = {**os.environ, "DEMO_PORT": str(port)}
+    env.pop("DEMO_PRODUCTION", None)
+    proc = subprocess.Popen(
+        [sys.executable, "server.py"], cwd=DEMO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        wait_for_port(port, proc)
+        assert proc.stdout is not None
+        banner = proc.stdout.readline().strip()
+        url = banner.rpartition(" at ")[2]
+        assert url == f"http://127.0.0.1:{port}/api", banner
+        assert proc.stdout.readline().rstrip() == f"  API docs: {url}/docs"  # the banner's second line
+        with httpx.Client() as c:
+            index = c.get(url)
+            assert index.status_code == 200, index.text
+            links = index.json()
+            assert (links["name"], links["version"]) == ("demo", "0.1.0")
+            assert ("GET", "/api/todos") in {(r["method"], r["path"]) for r in links["routes"]}
+            origin = url.removesuffix("/api")
+            assert c.get(origin + links["docs"]).headers["content-type"].startswith("text/html")
+            assert c.get(origin + links["openapi"]).json()["info"]["title"] == "demo"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def test_scripts_demo_on_a_port_in_use_is_one_line():
+    # the README's first command, while another program holds the port
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {**os.environ, "DEMO_PORT": str(port)}
+        done = subprocess.run(
+            [str(DEMO.parent.parent / "scripts" / "demo")], env=env, capture_output=True, text=True, timeout=60
+        )
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"utilmeta: error: 127.0.0.1:{port} is in use by another program: stop it, or choose another "
+        "with UtilMeta(host=..., port=...) or service.run(host=..., port=...)\n"
+    )
+    assert "UtilMeta service" not in done.stdout

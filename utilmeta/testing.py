@@ -28,12 +28,13 @@ __all__ = ["TestClient", "AsyncTestClient", "TestResponse"]
 class TestResponse:
     __test__ = False  # not a pytest test class
 
-    def __init__(self, response: Response):
+    def __init__(self, response: Response, streamed: bytes | None = None):
         self.status_code = response.status
         pairs, body = framing(response)  # as a server would send it
         self.headers = Headers.from_pairs(pairs)
         self.header_list = pairs
-        self.content = body
+        #: a streamed answer (server-sent events) is read to its end
+        self.content = body if streamed is None else streamed
         self.response = response
 
     @property
@@ -167,8 +168,12 @@ class TestClient(_Base):
     def request(self, method: str, url: str, **kwargs: Any) -> TestResponse:
         request = self.build(method, url, **kwargs)
         if self._async:
-            return TestResponse(self._run(self.router.acall(request)))
-        return TestResponse(self.router(request))
+            response = self._run(self.router.acall(request))
+            streamed = self._run(_collect(response)) if response.stream is not None else None
+        else:
+            response = self.router(request)
+            streamed = b"".join(response.stream.chunks()) if response.stream is not None else None
+        return TestResponse(response, streamed)
 
     def __enter__(self) -> TestClient:
         if self.service is not None:
@@ -193,13 +198,19 @@ class TestClient(_Base):
             self._loop = None
 
 
+async def _collect(response: Response) -> bytes:
+    assert response.stream is not None
+    return b"".join([chunk async for chunk in response.stream.achunks()])
+
+
 @_verbs
 class AsyncTestClient(_Base):
     """An asynchronous in-process client: ``await client.get(...)``."""
 
     async def request(self, method: str, url: str, **kwargs: Any) -> TestResponse:
         request = self.build(method, url, **kwargs)
-        return TestResponse(await self.router.acall(request))
+        response = await self.router.acall(request)
+        return TestResponse(response, await _collect(response) if response.stream is not None else None)
 
     async def __aenter__(self) -> AsyncTestClient:
         if self.service is not None:

@@ -168,9 +168,8 @@ def test_mounted_foreign_apps_are_refused():
         return []
 
     service = make_service()
-    service.mount(wsgi_app, "/legacy")
     with pytest.raises(SetupError, match="sanic cannot serve a foreign app"):
-        service.application()
+        service.mount(wsgi_app, "/legacy")  # refused at once, not when the app is built
 
 
 def test_body_limit_reaches_sanic():
@@ -663,3 +662,33 @@ def test_real_server_workers_run_hooks_once_each(tmp_path: Path):
             server.stop()
     output = server.output()
     assert len([line for line in output.splitlines() if line.startswith("UtilMeta service")]) == 1
+
+
+async def test_streams_in_asgi_mode(tmp_path):
+    """Sanic's ASGI mode sends streamed answers (events, a large file) as its own server does."""
+    from utilmeta.core.response.response import FILE_IN_MEMORY
+    from utilmeta.core.response.sse import ServerSentEvent, SSEResponse
+
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"z" * (FILE_IN_MEMORY + 10))
+
+    class StreamAPI(api.API):
+        @api.get
+        async def events(self) -> SSEResponse:
+            async def gen() -> AsyncIterator[ServerSentEvent]:
+                for n in range(2):
+                    yield ServerSentEvent({"n": n})
+
+            return SSEResponse(gen())
+
+        @api.get
+        def download(self) -> response.Response:
+            return self.response(file=str(big))
+
+    service = UtilMeta(__name__, backend="sanic", api=StreamAPI, route="/api", name="sanic-streams")
+    async with asgi_client(service.application()) as c:
+        r = await c.get("/api/events")
+        assert r.headers["content-type"] == "text/event-stream"
+        assert r.content == b'data: {"n":0}\n\ndata: {"n":1}\n\n'
+        r = await c.get("/api/download")
+        assert r.content == big.read_bytes() and r.headers["content-length"] == str(len(r.content))

@@ -384,9 +384,8 @@ def test_mounted_asgi_app_is_refused():
         pass
 
     service = make_service()
-    service.mount(asgi_app, "/asgi")
     with pytest.raises(SetupError, match="WSGI apps only"):
-        service.application()
+        service.mount(asgi_app, "/asgi")  # refused at once, not when the app is built
 
 
 async def test_hooks_run_once_before_the_first_request():

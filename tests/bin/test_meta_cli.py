@@ -28,6 +28,7 @@ from netutil import free_port
 from optional import unavailable
 
 from utilmeta.bin.meta import main
+from utilmeta.deploy.wheel import current_wheel
 
 SERVICE = """
 from utilmeta import UtilMeta
@@ -176,7 +177,12 @@ def test_setup_scaffolds_a_project(isolated: Path, capsys: pytest.CaptureFixture
         compile((root / name).read_text(), name, "exec") if name.endswith(".py") else None
         assert (root / name).is_file(), name
     assert ".env" in (root / ".gitignore").read_text().split()
-    assert (root / "requirements.txt").read_text().strip() == "utilmeta[starlette]"
+    wheel = current_wheel()
+    assert (root / "requirements.txt").read_text().splitlines()[-2:] == [
+        "--find-links wheels",
+        f"utilmeta[starlette]=={wheel.version}",
+    ]
+    assert (root / "wheels" / wheel.filename).read_bytes() == wheel.data
     ini = configparser.ConfigParser()
     ini.read(root / "meta.ini")
     assert dict(ini["utilmeta"]) == {
@@ -372,7 +378,7 @@ def test_deploy_prints_the_config(isolated: Path, capsys: pytest.CaptureFixture[
 def test_deploy_writes_files_and_keeps_existing_ones(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_project(isolated)
     status, out, _ = run_meta(capsys, "deploy", "nginx", "--out", "deploy", "--server-name", "api.example.com")
-    target = isolated / "deploy" / "cli.conf"
+    target = isolated / "deploy" / "cli.nginx.conf"
     assert status == 0 and f"wrote {target.resolve()}" in out
     assert "server_name api.example.com;" in target.read_text()
     status, _, err = run_meta(capsys, "deploy", "nginx", "--out", "deploy")
@@ -384,8 +390,9 @@ def test_deploy_writes_files_and_keeps_existing_ones(isolated: Path, capsys: pyt
     assert run_meta(capsys, "deploy", "docker", "--out", "image")[0] == 0
     assert {p.name for p in (isolated / "image").rglob("*") if p.is_file()} == {
         "Dockerfile",
-        ".dockerignore",
-        "gunicorn.py",
+        "Dockerfile.dockerignore",
+        "gunicorn.docker.py",
+        current_wheel().filename,
     }
 
 

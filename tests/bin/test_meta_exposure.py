@@ -80,7 +80,7 @@ def test_check_deploy_without_a_config_reads_the_services_host(
 def test_check_deploy_accepts_a_docker_image_config(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_project(isolated, production=True, preference="allowed_hosts=['api.example.com']")
     assert run_meta(capsys, "deploy", "docker", "--server", "uwsgi", "--out", ".")[0] == 0
-    assert "socket = 0.0.0.0" in (isolated / "deploy" / "uwsgi.ini").read_text()
+    assert "socket = 0.0.0.0" in (isolated / "uwsgi.docker.ini").read_text()
     status, out, _ = run_meta(capsys, "check", "--deploy")
     assert status == 0, out
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal, Optional
 import msgspec
 import pytest
 
-from utilmeta.conf import Env, EnvError
+from utilmeta.conf import Env, EnvError, EnvWarning
 from utilmeta.conf.env import is_secret
 
 
@@ -122,6 +122,10 @@ def test_attribute_access_is_case_insensitive() -> None:
     assert env.Db_Port == 5432
     with pytest.raises(AttributeError, match="NOPE"):
         env.NOPE  # noqa: B018
+    with pytest.raises(
+        AttributeError, match=r"^'ServiceEnvironment' has no variable 'DB_PROT': did you mean DB_PORT\?$"
+    ):
+        env.DB_PROT  # noqa: B018
 
 
 def test_env_is_read_only() -> None:
@@ -203,21 +207,25 @@ def test_conversion_from_text(name: str, raw: str, expected: object) -> None:
     assert getattr(Typed(environ={name: raw}), name) == expected
 
 
+_LIST_OF_INTS = "list[int] (a JSON array like [1, 2] or comma-separated values like 1,2)"
+
+
 @pytest.mark.parametrize(
     ("name", "raw", "expected_type"),
     [
-        ("FLAG", "maybe", "bool"),
+        ("FLAG", "maybe", "bool (true/false, 1/0, yes/no or on/off)"),
         ("COUNT", "abc", "int"),
         ("RATIO", "x", "float"),
-        ("IDS", "1,a", "list[int]"),
-        ("IDS", "[1,", "list[int]"),
-        ("LIMITS", "not json", "dict[str, int]"),
+        ("IDS", "1,a", _LIST_OF_INTS),
+        ("IDS", "[1,", _LIST_OF_INTS),
+        ("LIMITS", "not json", 'dict[str, int] (a JSON object like {"name": "value"})'),
         ("MAYBE", "x", "int | None"),
         ("MODE", "test", "Literal['dev', 'prod']"),
         ("WORKERS", "0", "int"),
     ],
 )
 def test_bad_values_name_the_expected_type(name: str, raw: str, expected_type: str) -> None:
+    """A list or dict that does not parse says how to write one (issue 13, item 5)."""
     with pytest.raises(EnvError) as info:
         Typed(sys_env="APP_", environ={f"APP_{name}": raw})
     assert info.value.problems == [f"APP_{name}: expected {expected_type}, got {raw!r} (from environment)"]
@@ -256,12 +264,12 @@ def test_missing_names_without_prefix_and_with_file(tmp_path: Path) -> None:
     class Needs(Env):
         TOKEN_URL: str
 
-    with pytest.raises(EnvError) as info:
+    with pytest.raises(EnvError) as info, pytest.warns(EnvWarning, match="NAME .* is not a variable of Needs"):
         Needs(file=path)
     assert info.value.problems == [f"TOKEN_URL: required, not set (looked in file {str(path)!r})"]
     with pytest.raises(EnvError) as info:
         Needs(file=path, sys_env="X_", environ={})
-    assert info.value.problems == [f"X_TOKEN_URL: required, not set (also looked for TOKEN_URL in file {str(path)!r})"]
+    assert info.value.problems == [f"X_TOKEN_URL: required, not set (also looked in file {str(path)!r})"]
     with pytest.raises(EnvError, match="no source given"):
         Needs()
 

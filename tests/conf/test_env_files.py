@@ -5,12 +5,13 @@ import os
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import pytest
 from optional import optional_import
 
-from utilmeta.conf import Env, EnvError
+from utilmeta.conf import Env, EnvError, EnvWarning
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REQUIRED = {"DEMO_REDIS_PASSWORD": "redis-pw", "DEMO_DB_USER": "alice", "DEMO_DB_PASSWORD": "db-pw"}
@@ -250,3 +251,67 @@ def test_seed_file_sample(tmp_path: Path) -> None:
     result = run_script(tmp_path, code, {})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "{}"
+
+
+# -- a .env file holds environment variables (issue 13, item 5) ------------------------------------
+
+
+def test_a_dotenv_file_with_a_prefix_is_read_like_the_environment(tmp_path: Path) -> None:
+    path = write(tmp_path, ".env", "APP_PORT=81\napp_name=from-file\nTZ=UTC\n")
+    env = Settings(file=path, sys_env="APP_", environ={"APP_NAME": "from-env"})
+    assert env.to_dict() == {"NAME": "from-env", "PORT": 81, "DEBUG": False}
+    assert env.env_name("port") == "APP_PORT"
+
+
+def test_a_declared_name_without_the_prefix_in_a_dotenv_file_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "prod.env", "PORT=81\nDEBUG=yes\n")
+    with pytest.raises(EnvError) as info:
+        Settings(file=path, sys_env="APP_", environ={})
+    where = f"file {str(path)!r}"
+    assert info.value.problems == [
+        f"PORT (in {where}): a .env file holds environment variables, read with the prefix 'APP_': write APP_PORT",
+        f"DEBUG (in {where}): a .env file holds environment variables, read with the prefix 'APP_': write APP_DEBUG",
+    ]
+
+
+def test_json_and_ini_files_keep_names_without_the_prefix(tmp_path: Path) -> None:
+    path = write(tmp_path, "config.json", '{"PORT": 81}')
+    assert Settings(file=path, sys_env="APP_", environ={}).PORT == 81
+    path = write(tmp_path, "config.ini", "[env]\nPORT = 82\n")
+    assert Settings(file=path, sys_env="APP_", environ={}).PORT == 82
+
+
+@pytest.mark.parametrize(
+    ("text", "environ", "warning"),
+    [
+        ("", {"APP_PROT": "1"}, "APP_PROT (in the environment) is not a variable of Settings: did you mean APP_PORT?"),
+        ("", {"app_nmae": "x"}, "app_nmae (in the environment) is not a variable of Settings: did you mean APP_NAME?"),
+        ("", {"APP_COLOUR": "red"}, "APP_COLOUR (in the environment) is not a variable of Settings: it is ignored"),
+        ("APP_DEBGU=1\n", {}, "APP_DEBGU (in file {file}) is not a variable of Settings: did you mean APP_DEBUG?"),
+        ("PROT=1\n", {}, "PROT (in file {file}) is not a variable of Settings: did you mean APP_PORT?"),
+    ],
+)
+def test_unknown_variables_warn_with_the_closest_name(
+    text: str, environ: dict[str, str], warning: str, tmp_path: Path
+) -> None:
+    path = write(tmp_path, ".env", text)
+    with pytest.warns(EnvWarning) as caught:
+        env = Settings(file=path, sys_env="APP_", environ=environ)
+    assert env.PORT == 8000  # ignored, not a failure
+    assert [str(w.message) for w in caught] == [warning.format(file=repr(str(path)))]
+
+
+def test_what_is_not_a_mistake_does_not_warn(tmp_path: Path) -> None:
+    """Other programs' variables (in the environment, or unprefixed in ``.env``) are theirs."""
+    path = write(tmp_path, ".env", "TZ=UTC\nAPP_PORT=1\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Settings(file=path, sys_env="APP_", environ={"HOME": "/root", "PORTS": "1", "APP_DEBUG": "1"})
+        Settings(sys_env=True, environ={"PROT": "1", "HOME": "/root"})
+        Settings(file=write(tmp_path, "c.json", '{"PROT": 1}'))
+
+
+def test_a_dotenv_file_without_a_prefix_warns_about_every_unknown_name(tmp_path: Path) -> None:
+    path = write(tmp_path, "settings.env", "PORT=1\nCOLOUR=red\n")
+    with pytest.warns(EnvWarning, match=r"^COLOUR \(in file .*\) is not a variable of Settings: it is ignored$"):
+        assert Settings(file=path).PORT == 1

@@ -13,6 +13,8 @@ import time
 from typing import Annotated, Any, Literal, Optional
 
 import msgspec
+from app_responses import AsyncResponsesAPI, ResponsesAPI
+from moved import AsyncMovedAPI, MovedAPI
 
 from utilmeta import UtilMeta
 from utilmeta.conf import Preference
@@ -34,6 +36,64 @@ class Envelope(response.Response):
     message_key = "msg"
     state_key = "code"
     count_key = "total"
+
+
+def _general_apis() -> tuple[type[api.API], type[api.API]]:
+    """UtilMeta's class-level ("general") parameters, path templates with defaults, segment regexes
+    and hooks with path parameters: ``(sync API, async API)``."""
+
+    class ArticleAPI(api.API):
+        slug: str = request.SlugPathParam
+
+        @api.get
+        def get(self) -> dict:
+            return {"slug": self.slug}
+
+        @api.get("comments/{page}")
+        def comments(self, page: int = request.PathParam(default=1, ge=1)) -> dict:
+            return {"slug": self.slug, "page": page, "reader": self.reader}
+
+        @api.before("*")
+        def check(self, slug: str = request.SlugPathParam, reader: str = request.QueryParam(default="")) -> None:
+            if slug == "locked":
+                raise exceptions.PermissionDenied(f"{slug} is locked")
+            self.reader = reader
+
+    class GeneralAPI(api.API):
+        token: str = request.HeaderParam("X-Token")
+        session: str = request.CookieParam(default="")
+        limit: Annotated[int, request.QueryParam(default=10, ge=1)]
+        articles: ArticleAPI = api.route("articles/{slug}")
+
+        @api.get
+        def me(self) -> list:
+            return [self.token, self.session, self.limit]
+
+        @api.get("doc/{lang}/{page}")
+        def doc(self, lang: Literal["en", "zh"], page: int = request.PathParam(default=1, ge=1)) -> dict:
+            return {"lang": lang, "page": page}
+
+        @api.get("code/{code}")
+        def code(self, code: str = request.PathParam("[a-z]{1,9}")) -> str:
+            return code
+
+    class AsyncArticleAPI(ArticleAPI):
+        @api.before("*")
+        async def check(self, slug: str = request.SlugPathParam, reader: str = request.QueryParam(default="")) -> None:
+            await asyncio.sleep(0)
+            if slug == "locked":
+                raise exceptions.PermissionDenied(f"{slug} is locked")
+            self.reader = reader
+
+    class AsyncGeneralAPI(GeneralAPI):
+        articles: AsyncArticleAPI = api.route("articles/{slug}")
+
+        @api.get
+        async def me(self) -> list:
+            await asyncio.sleep(0)
+            return [self.token, self.session, self.limit]
+
+    return GeneralAPI, AsyncGeneralAPI
 
 
 def _sync_api() -> type[api.API]:
@@ -61,9 +121,14 @@ def _sync_api() -> type[api.API]:
         def denied(self) -> None:
             raise exceptions.PermissionDenied("members only", state=4031)
 
+    general_api = _general_apis()[0]
+
     class RootAPI(api.API):
         items: ItemAPI
         wrapped: WrappedAPI
+        general: general_api  # type: ignore[valid-type]
+        moved: MovedAPI
+        responses: ResponsesAPI
 
         @api.get
         def hello(self) -> str:
@@ -160,7 +225,13 @@ def _sync_api() -> type[api.API]:
 def _async_api() -> type[api.API]:
     base = _sync_api()
 
+    general_api = _general_apis()[1]
+
     class AsyncRootAPI(base):  # type: ignore[misc, valid-type]
+        general: general_api  # type: ignore[valid-type]
+        moved: AsyncMovedAPI
+        responses: AsyncResponsesAPI
+
         @api.get
         async def hello(self) -> str:
             await asyncio.sleep(0)

@@ -14,9 +14,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import app_responses
 from app import SLOW_SECONDS, make_service
 from backends_table import Cell
 from harness import Answer, Client, served
+from moved import CASES as MOVED_CASES
 
 from utilmeta.core.server.service import _clear_service
 from utilmeta.testing import TestClient
@@ -72,6 +74,9 @@ CASES: dict[str, tuple[str, str, dict[str, Any]]] = {
     "options": ("OPTIONS", "/api/echo", {}),
     "method-not-allowed": ("POST", "/api/hello", {}),
     "not-found": ("GET", "/api/nope/deeper", {}),
+    "index": ("GET", "/api", {}),
+    "index-slash": ("GET", "/api/", {}),
+    "outside-root-route": ("GET", "/", {}),
     "template": ("GET", "/api/wrapped/items", {}),
     "template-error": ("GET", "/api/wrapped/denied", {}),
     "server-error": ("GET", "/api/crash", {}),
@@ -83,10 +88,42 @@ CASES: dict[str, tuple[str, str, dict[str, Any]]] = {
         "/api/client",
         {"headers": {"X-Forwarded-For": "203.0.113.7, 10.0.0.2", "X-Forwarded-Proto": "https"}},
     ),
+    # UtilMeta's class-level ("general") parameters, path templates with defaults, segment regexes, hook path params
+    "general-params": (
+        "GET",
+        "/api/general/me?limit=3",
+        {"headers": {"X-Token": "t1", "Cookie": "session=s1"}},
+    ),
+    "general-defaults": ("GET", "/api/general/me", {"headers": {"X-Token": "t1"}}),
+    "general-missing": ("GET", "/api/general/me", {}),
+    "general-invalid": ("GET", "/api/general/me?limit=0", {"headers": {"X-Token": "t1"}}),
+    "general-in-sub-api": ("GET", "/api/general/articles/how-to-guide", {"headers": {"X-Token": "t1"}}),
+    "general-in-sub-api-missing": ("GET", "/api/general/articles/how-to-guide", {}),
+    "slug-mismatch": ("GET", "/api/general/articles/How_To", {"headers": {"X-Token": "t1"}}),
+    "hook-path-param": (
+        "GET",
+        "/api/general/articles/how-to-guide/comments/2?reader=ann",
+        {"headers": {"X-Token": "t1"}},
+    ),
+    "hook-path-param-refuses": ("GET", "/api/general/articles/locked/comments", {"headers": {"X-Token": "t1"}}),
+    "path-default-left-out": ("GET", "/api/general/doc/en", {"headers": {"X-Token": "t1"}}),
+    "path-default-given": ("GET", "/api/general/doc/zh/3", {"headers": {"X-Token": "t1"}}),
+    "path-default-invalid": ("GET", "/api/general/doc/en/0", {"headers": {"X-Token": "t1"}}),
+    "path-required-left-out": ("GET", "/api/general/doc", {"headers": {"X-Token": "t1"}}),
+    "path-regex": ("GET", "/api/general/code/abc", {"headers": {"X-Token": "t1"}}),
+    "path-regex-mismatch": ("GET", "/api/general/code/abcdefghij", {"headers": {"X-Token": "t1"}}),
+    **app_responses.CASES,
 }
 
+# code written for UtilMeta (tests/conformance/moved.py): the same answer everywhere, and the right one
+CASES.update({f"moved:{case}": (method, url, kwargs) for case, (method, url, kwargs, _) in MOVED_CASES.items()})
+
 #: headers whose value must be the same everywhere (others — Date, Server, … — are the server's business)
-MEANINGFUL = ("content-type", "allow", "location", "x-request-id", "x-served-by", "access-control-allow-origin")
+MEANINGFUL = (
+    *("content-type", "allow", "location", "x-request-id", "x-served-by", "access-control-allow-origin"),
+    *("set-cookie", "content-disposition", "cache-control", "www-authenticate", "x-made", "x-count", "x-raw"),
+    *("x-message", "x-total", "x-state"),
+)
 
 
 def reference(style: str, production: bool = False) -> TestClient:
@@ -119,7 +156,7 @@ def compare(case: str, got: Answer, want: Answer) -> None:
     assert got.body == want.body, f"{case}: body differs\n got: {got.body[:500]!r}\nwant: {want.body[:500]!r}"
     for name in MEANINGFUL:
         assert got.headers.get(name) == want.headers.get(name), f"{case}: header {name}: {got.headers.get(name)!r}"
-    if want.status not in (204, 304) and case != "head":
+    if want.status not in (204, 304) and not case.startswith("head"):
         assert got.headers.get("content-length", str(len(got.body))) == str(len(got.body))
 
 
@@ -139,6 +176,28 @@ def _client(
         yield client
         client.close()
     _clear_service()
+
+
+def test_the_root_route_answers_the_services_index(references: dict[str, TestClient]) -> None:
+    # what the banner and the README point at (http://127.0.0.1:8000/api) tells where to go next;
+    # the conformance cases then hold every backend to these very bytes
+    for style, reference_client in references.items():
+        answer = reference_client.get("/api")
+        assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
+        index = answer.json()
+        assert {k: index[k] for k in ("name", "version", "docs", "openapi")} == {
+            "name": "conformance",
+            "version": "1.0.0",
+            "docs": "/api/docs",
+            "openapi": "/api/openapi.json",
+        }
+        routes = {(r["method"], r["path"]) for r in index["routes"]}
+        assert ("GET", "/api/hello") in routes and ("POST", "/api/users") in routes, style
+        assert not any(path.startswith(("/api/docs", "/api/openapi")) or path == "/api" for _, path in routes)
+        for link in (index["docs"], index["openapi"]):
+            assert reference_client.get(link).status_code in (200, 503), link  # 503: no UI package to serve
+        outside = reference_client.get("/").json()
+        assert (outside["status"], outside["detail"]) == (404, "no API at /; the API is at /api")
 
 
 @pytest.fixture(scope="module")
@@ -165,11 +224,23 @@ def test_same_answer_as_the_core(backend, client, references, case):
     compare(case, got, want)
 
 
+@pytest.mark.parametrize("case", list(MOVED_CASES))
+@pytest.mark.parametrize("style", ["sync", "async"])
+def test_code_written_for_utilmeta_gets_the_documented_status(references, style, case):
+    method, url, kwargs, status = MOVED_CASES[case]
+    got = _reference_answer(references[style], method, url, kwargs)
+    assert got.status == status, f"{case}: {got.status} {got.body[:300]!r}"
+    if status == 400:
+        assert got.json()["errors"], got.body
+
+
 #: cases whose answer changes in production (no exception details) or with ``strict_root_route``
 STRICT_PRODUCTION_CASES = (
     "text",
     "no-prefix",
     "not-found",
+    "index",
+    "outside-root-route",
     "server-error",
     "not-implemented",
     "json-malformed",
@@ -201,8 +272,8 @@ def test_strict_root_route_and_production_errors(backend, strict_production, str
     got = strict_production.send(method, url, **sent)
     want = _reference_answer(strict_references[backend.style], method, url, sent)
     compare(case, got, want)
-    if case == "no-prefix":
-        assert got.status == 404, "strict_root_route: /hello must not reach /api/hello"
+    if case in ("no-prefix", "index"):  # the index follows the docs: off in production
+        assert got.status == 404, f"strict_root_route and production: {url} must be a 404"
     if case == "server-error":
         assert got.status == 500
         assert b"internal detail" not in got.body and b"Traceback" not in got.body

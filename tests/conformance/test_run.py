@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -87,3 +88,27 @@ def test_run_honours_host_port_production_and_hooks(backend: Cell, tmp_path: Pat
     assert len(banners) == 1, output
     assert banners[0].startswith(f"UtilMeta service 'conformance' 1.0.0 on {backend.name} ")
     assert banners[0].endswith(f"({mode}) at http://{HOST}:{port}/api"), banners[0]
+    assert "API docs:" not in output  # in production the docs are off: the banner names none
+
+
+def test_run_on_a_port_in_use_is_one_line_before_the_hooks(backend: Cell, tmp_path: Path) -> None:
+    # `python server.py` (the README's way, and scripts/demo's) while another program holds the port
+    with socket.socket() as busy:
+        busy.bind((HOST, 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        (tmp_path / "server.py").write_text(
+            SCRIPT.format(here=str(HERE), backend=backend.name, style=backend.style, host=HOST, port=port)
+        )
+        hooks = tmp_path / "hooks.txt"
+        env = {**os.environ, "UTILMETA_TEST_HOOK_FILE": str(hooks)}
+        done = subprocess.run(
+            [sys.executable, "server.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+        )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stderr == (
+        f"utilmeta: error: {HOST}:{port} is in use by another program: stop it, or choose another "
+        "with UtilMeta(host=..., port=...) or service.run(host=..., port=...)\n"
+    ), done.stderr
+    assert "UtilMeta service" not in done.stdout  # nothing started: no banner
+    assert _marks(hooks, "start") == []

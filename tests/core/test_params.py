@@ -443,7 +443,7 @@ def test_positional_only_and_unresolvable_hints_are_declaration_errors():
 
         class J(api.API):
             @api.post
-            def z(self, f: File = request.Body(content_type="application/json")) -> int:
+            def z(self, f: File = request.BodyParam, meta: dict = request.Json) -> int:
                 return 1
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from backends_table import FRAMEWORKS
@@ -37,6 +39,7 @@ def test_constructor_defaults_and_version_tuple():
         False,
     )
     assert s.base_url == "http://127.0.0.1:8000"
+    _clear_service()
     assert UtilMeta(__name__, backend="asgi", name="demo").asynchronous is True
 
 
@@ -64,9 +67,58 @@ def test_from_utilmeta_import_service():
 
 def test_a_second_different_service_is_refused():
     UtilMeta(__name__, backend="wsgi", name="first")
-    UtilMeta(__name__, backend="wsgi", name="again")  # same module: a re-creation
     with pytest.raises(SetupError, match="only one service"):
         UtilMeta("another.module", backend="wsgi", name="second")
+
+
+def _python(tmp_path: Path, script: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "server.py").write_text(script)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (os.getcwd(), os.environ.get("PYTHONPATH"))))}
+    return subprocess.run(
+        [sys.executable, "server.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_two_services_in_one_module_are_refused(tmp_path: Path):
+    # `python server.py` where the module creates two services: the second is refused, naming the first
+    done = _python(
+        tmp_path,
+        "from utilmeta import UtilMeta\n"
+        "first = UtilMeta(__name__, backend='wsgi', name='first')\n"
+        "second = UtilMeta(__name__, backend='wsgi', name='second')\n",
+    )
+    assert done.returncode == 1
+    assert "SetupError: a UtilMeta service ('first', created in __main__ at line 2) already exists" in done.stderr
+    assert "only one service can be created per process" in done.stderr
+
+
+def test_a_factory_called_again_re_creates_its_service_but_a_second_call_is_refused():
+    def build(name: str) -> UtilMeta:
+        return UtilMeta(__name__, backend="wsgi", name=name)
+
+    first = build("demo")
+    assert build("demo") is not first  # the same declaration made again replaces the service
+    with pytest.raises(SetupError, match=r"\('demo', created in .* at line \d+\) already exists"):
+        UtilMeta(__name__, backend="wsgi", name="other")
+
+
+def test_a_module_run_again_re_creates_its_service(tmp_path: Path):
+    # `python server.py` then `import server` (and a reload of it) run the same UtilMeta(...) again:
+    # the new service replaces the old one
+    done = _python(
+        tmp_path,
+        "import importlib\n"
+        "import utilmeta\n"
+        "from utilmeta import UtilMeta\n"
+        "service = UtilMeta(__name__, backend='wsgi', name='demo')\n"
+        "if __name__ == '__main__':\n"
+        "    import server\n"
+        "    assert utilmeta.service is server.service is not service\n"
+        "    importlib.reload(server)\n"
+        "    assert utilmeta.service is server.service\n"
+        "    print('replaced')\n",
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "replaced"), done.stderr
 
 
 def test_use_same_config_twice_and_setup_idempotent():
@@ -264,3 +316,49 @@ def test_a_production_service_loads_only_what_it_uses():
     unused = {"utilmeta.ops.openapi", "utilmeta.ops.docs", "utilmeta.conf.env", "utilmeta.conf.logging"}
     unused |= {"zoneinfo", "tempfile", "configparser", "html", "pathlib", "subprocess", "asyncio", "dataclasses"}
     assert _loaded_in_a_fresh_process(code, unused) == []
+
+
+def test_a_misspelt_backend_names_the_closest_one(tmp_path: Path):
+    done = _python(tmp_path, "from utilmeta import UtilMeta\nservice = UtilMeta(__name__, backend='flaks')\n")
+    assert done.returncode == 1
+    assert "unknown backend 'flaks' (did you mean 'flask'?); choose one of: " in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("ref", "hint"),
+    [
+        ("api.RootApi", "module 'api' has no attribute 'RootApi' (did you mean 'RootAPI'?)"),
+        ("apis.RootAPI", "cannot import 'apis': No module named 'apis' (did you mean 'api'?)"),
+        ("pkg.handlers.RootAPI", "No module named 'pkg.handlers' (did you mean 'pkg.handler'?)"),
+    ],
+)
+def test_a_misspelt_api_reference_names_the_closest_one(tmp_path: Path, ref: str, hint: str):
+    api_code = (
+        "from utilmeta.core import api\nclass RootAPI(api.API):\n    @api.get\n    def hello(self): return 'hi'\n"
+    )
+    (tmp_path / "api.py").write_text(api_code)
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "handler.py").write_text(api_code)
+    done = _python(
+        tmp_path,
+        f"from utilmeta import UtilMeta\nservice = UtilMeta(__name__, backend='wsgi', api={ref!r})\n"
+        "app = service.application()\n",
+    )
+    assert done.returncode == 1
+    assert f"SetupError: api={ref!r}: " in done.stderr and hint in done.stderr, done.stderr
+
+
+def test_run_on_an_address_not_of_this_machine_is_one_line(tmp_path: Path):
+    # 192.0.2.1 is reserved for documentation: no machine has it
+    done = _python(
+        tmp_path,
+        "from utilmeta import UtilMeta\n"
+        "service = UtilMeta(__name__, backend='wsgi', host='192.0.2.1', port=8000)\n"
+        "service.run()\n",
+    )
+    assert done.returncode == 1
+    assert done.stderr == (
+        "utilmeta: error: cannot listen on 192.0.2.1:8000: Cannot assign requested address; "
+        "choose another with UtilMeta(host=..., port=...) or service.run(host=..., port=...)\n"
+    )

@@ -20,6 +20,7 @@ from utilmeta.deploy.nginx import NginxConfig, nginx_size
 from utilmeta.deploy.supervisor import SupervisorProgram
 from utilmeta.deploy.systemd import SystemdUnit, systemd_quote
 from utilmeta.deploy.uwsgi import UWSGIConfig
+from utilmeta.deploy.wheel import current_wheel
 
 ROOT = Path("/srv/demo")
 PYTHON = Path("/srv/demo/.venv/bin/python")
@@ -346,31 +347,42 @@ def assert_dockerfile(text: str) -> None:
 def test_docker_image_for_gunicorn() -> None:
     image = DockerImage(info("fastapi", port=8080))
     files = image.files()
-    assert set(files) == {"Dockerfile", ".dockerignore", "deploy/gunicorn.py"}
-    dockerfile = files["Dockerfile"]
+    assert set(files) == {"Dockerfile", ".dockerignore", current_wheel().filename, "gunicorn.docker.py"}
+    dockerfile = str(files["Dockerfile"])
     cmd = next(line for line in dockerfile.splitlines() if line.startswith("CMD "))
-    assert json.loads(cmd[4:]) == ["gunicorn", "-c", "/app/deploy/gunicorn.py"]
+    assert json.loads(cmd[4:]) == ["gunicorn", "-c", "/app/gunicorn.docker.py"]
     assert "USER app" in dockerfile and "EXPOSE 8080" in dockerfile and "gunicorn uvicorn-worker" in dockerfile
     assert_dockerfile(dockerfile)
-    settings = _settings(files["deploy/gunicorn.py"])
+    settings = _settings(str(files["gunicorn.docker.py"]))
     assert settings["bind"] == ["0.0.0.0:8080"] and settings["chdir"] == "/app"
-    assert ".env" in files[".dockerignore"].split()
+    assert ".env" in str(files[".dockerignore"]).split()
 
 
 def test_docker_image_for_uwsgi() -> None:
     files = DockerImage(info("django", server="uwsgi")).files()
-    assert set(files) == {"Dockerfile", ".dockerignore", "deploy/uwsgi.ini"}
-    assert_dockerfile(files["Dockerfile"])
-    assert "pyuwsgi" in files["Dockerfile"]
-    settings = dict(_ini_pairs(files["deploy/uwsgi.ini"]))
+    assert set(files) == {"Dockerfile", ".dockerignore", current_wheel().filename, "uwsgi.docker.ini"}
+    assert_dockerfile(str(files["Dockerfile"]))
+    assert "pyuwsgi" in str(files["Dockerfile"])
+    settings = dict(_ini_pairs(str(files["uwsgi.docker.ini"])))
     assert settings["socket"] == "0.0.0.0:8000" and settings["chdir"] == "/app" and "virtualenv" not in settings
     assert settings["stats"] == "127.0.0.1:9191"
 
 
 def test_docker_image_for_tornado_runs_meta() -> None:
     files = DockerImage(info("tornado")).files()
-    assert set(files) == {"Dockerfile", ".dockerignore"}
-    cmd = next(line for line in files["Dockerfile"].splitlines() if line.startswith("CMD "))
+    assert set(files) == {"Dockerfile", ".dockerignore", current_wheel().filename}
+    cmd = next(line for line in str(files["Dockerfile"]).splitlines() if line.startswith("CMD "))
     assert json.loads(cmd[4:])[:5] == ["python", "-m", "utilmeta", "--app", "server:app"]
-    assert_dockerfile(files["Dockerfile"])
+    assert_dockerfile(str(files["Dockerfile"]))
     assert "0.0.0.0" in cmd
+
+
+def test_docker_files_in_a_folder_of_the_project() -> None:
+    files = DockerImage(info("flask"), out="ops/docker").files()
+    assert "Dockerfile.dockerignore" in files and ".dockerignore" not in files
+    dockerfile = str(files["Dockerfile"])
+    assert f"COPY ops/docker/{current_wheel().filename} wheels/" in dockerfile
+    assert '"/app/ops/docker/gunicorn.docker.py"' in dockerfile
+    for outside in ("/srv/image", "../image"):
+        with pytest.raises(DeployError, match="write the Docker files inside it"):
+            DockerImage(info("flask"), out=outside)

@@ -154,7 +154,7 @@ def test_own_servers_facing_clients_are_warned_about(target: str) -> None:
 
 def test_docker_renders_its_container_config_as_behind_a_proxy() -> None:
     files = load("docker")(described(server="uwsgi")).files()
-    assert f"# {BEHIND_PROXY}\nsocket = 0.0.0.0:8000" in files["deploy/uwsgi.ini"]
+    assert f"# {BEHIND_PROXY}\nsocket = 0.0.0.0:8000" in str(files["uwsgi.docker.ini"])
 
 
 def test_read_config_reads_what_the_renderers_write(tmp_path: Path) -> None:

@@ -5,9 +5,11 @@ declares: the new project's ``requirements.txt`` plus the server packages of the
 One virtualenv (no system site-packages) for the whole module, filled in the order of the
 cases, each case adding what it declares. The first case is the one a missing declaration
 breaks (Gunicorn's gevent worker imports ``packaging`` without declaring it), so nothing
-installed for a later case can hide it. The project is installed from a wheel of this
-checkout, built once. For each case, in the fresh virtualenv: ``meta setup`` a project,
-``pip install -r requirements.txt``, run the Dockerfile's ``pip install`` line, write the
+installed for a later case can hide it. utilmeta is first installed from a wheel of this
+checkout, built once; then each project installs the wheel ``meta setup`` wrote for it. For
+each case, in the fresh virtualenv: ``meta setup`` a project, ``pip install -r
+requirements.txt``, run the Dockerfile's ``pip install`` line (the wheel beside it copied to
+``wheels/``, as the image's ``COPY`` does), write the
 server config, the supervisor program and the Nginx site with ``meta deploy``, start the
 program's command, and get ``200 hello, world`` through Nginx.
 
@@ -22,6 +24,7 @@ import configparser
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -117,9 +120,6 @@ class FreshVenv:
     def meta(self, project: Path, *args: str) -> str:
         return self.run([str(self.bin / "meta"), *args], cwd=project)
 
-    def requirement(self, extras: str) -> str:
-        return f"utilmeta[{extras}] @ {self.wheel.as_uri()}"
-
     def project(self, case: Case) -> Path:
         """A project made by ``meta setup`` for the case's backend, its requirements installed."""
         key = (case.backend, case.asynchronous)
@@ -130,11 +130,7 @@ class FreshVenv:
             if case.asynchronous:  # served by Daphne instead of Gunicorn
                 server = project / "server.py"
                 server.write_text(server.read_text().replace("    api=", "    asynchronous=True,\n    api=", 1))
-            # the requirements `meta setup` wrote, with this checkout's wheel for utilmeta
-            requirements = project / "requirements.txt"
-            extras = re.fullmatch(r"utilmeta\[(\w+)\]\s*", requirements.read_text())
-            assert extras, requirements.read_text()
-            requirements.write_text(self.requirement(extras.group(1)) + "\n")
+            # the requirements `meta setup` wrote: utilmeta from the wheel it put in wheels/
             self.pip("install", "-r", "requirements.txt", cwd=project)
             self.projects[key] = project
         return self.projects[key]
@@ -157,10 +153,13 @@ def _install_server(venv: FreshVenv, project: Path, case: Case) -> None:
     """What the case declares for its server: the Dockerfile's ``pip install`` line, run as it
     is (less ``--no-cache-dir``, which only slows a repeat), or the deploy extra."""
     if case.extra:
-        venv.pip("install", venv.requirement(f"{case.backend},deploy"))
+        (pinned,) = [ln for ln in (project / "requirements.txt").read_text().splitlines() if ln.startswith("utilmeta")]
+        venv.pip("install", "--find-links", "wheels", pinned.replace("]==", ",deploy]=="), cwd=project)
         return
     docker = project / "docker"
     venv.meta(project, "deploy", "docker", "--out", str(docker), "--force", *_server_options(case))
+    for wheel in docker.glob("utilmeta-*.whl"):  # COPY docker/utilmeta-*.whl wheels/
+        shutil.copyfile(wheel, project / "wheels" / wheel.name)
     (line,) = [ln for ln in (docker / "Dockerfile").read_text().splitlines() if ln.startswith("RUN pip install")]
     args = [arg for arg in shlex.split(line.removeprefix("RUN pip ")) if arg != "--no-cache-dir"]
     venv.pip(*args, cwd=project)
@@ -201,13 +200,13 @@ def test_generated_config_boots_from_a_fresh_virtualenv(venv: FreshVenv, case: C
     venv.meta(project, "deploy", "supervisor", *where)
     site_dir = project / f"nginx-{case.id}"
     venv.meta(project, "deploy", "nginx", *where[2:], "--out", str(site_dir), "--listen", f"127.0.0.1:{nginx_port}")
-    program = _program(deploy / "demo.conf")
+    program = _program(deploy / "demo.supervisor.conf")
     assert Path(program.command[0]).is_relative_to(venv.path), program.command  # the venv's own executables
     log = deploy / "server.log"
     process = Process(
         program.command, cwd=program.directory, log=log, env={**venv.env, **program.environment, "PYTHONPATH": ""}
     )
-    nginx = Nginx(nginx_binary, site_dir, site_dir / "demo.conf")
+    nginx = Nginx(nginx_binary, site_dir, site_dir / "demo.nginx.conf")
     try:
         process.wait_port(port, timeout=60)
         checked = nginx.test()

@@ -15,19 +15,28 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from utilmeta.bin.base import Command, CommandError, echo
 from utilmeta.bin.project import Project
+from utilmeta.conf.env import Env, EnvWarning
 from utilmeta.deploy import serving_of
 from utilmeta.deploy.exposure import exposures, front_of, read_config
+from utilmeta.utils.text import counted
 
 __all__ = ["CheckCommand", "Finding", "deploy_findings", "exposure_findings"]
 
-#: where ``meta deploy gunicorn|uwsgi`` writes the server config (``--out deploy`` or the root)
-_SERVER_CONFIGS = ("gunicorn.py", "uwsgi.ini", "deploy/gunicorn.py", "deploy/uwsgi.ini")
+#: where ``meta deploy gunicorn|uwsgi|docker`` writes the server config (``--out deploy`` or the root)
+_SERVER_CONFIGS = tuple(
+    f"{folder}{name}"
+    for folder in ("", "deploy/")
+    for name in ("gunicorn.py", "uwsgi.ini", "gunicorn.docker.py", "uwsgi.docker.ini")
+)
 
 Level = Literal["error", "warning"]
 
@@ -93,19 +102,21 @@ def _secret_findings(service: Any, django: Any) -> list[Finding]:
     return findings
 
 
-def _host_findings(service: Any, django: Any) -> list[Finding]:
+def _host_findings(service: Any, django: Any, project: Project | None = None) -> list[Finding]:
     from utilmeta.conf import Preference
 
     pref = service.get_config(Preference)
     hosts = None if pref is None else pref.allowed_hosts
     findings = []
     if hosts is None or "*" in hosts:
+        found = _project_variable(project, "ALLOWED_HOSTS")
+        what = (
+            f"{found[0]}=api.example.com in the service's environment (read by {found[1]})"
+            if found
+            else "Preference(allowed_hosts=['api.example.com'])"
+        )
         findings.append(
-            Finding(
-                "warning",
-                "any Host header is accepted: set Preference(allowed_hosts=['api.example.com']) "
-                "to the names the service answers to",
-            )
+            Finding("warning", f"any Host header is accepted: set {what} to the names the service answers to")
         )
     if django is not None and (not django.ALLOWED_HOSTS or "*" in django.ALLOWED_HOSTS):
         findings.append(Finding("warning", "Django ALLOWED_HOSTS accepts any host: list the service's host names"))
@@ -173,25 +184,63 @@ def exposure_findings(service: Any, root: Path | None = None, behind_proxy: bool
     ]
 
 
-def deploy_findings(service: Any, root: Path | None = None, behind_proxy: bool = False) -> list[Finding]:
+def _project_variable(project: Project | None, name: str) -> tuple[str, str] | None:
+    """The environment variable that sets ``name`` on the project's ``Env`` while it is off (false
+    or empty), and where it is read: ``("MYAPP_PRODUCTION", "ServiceEnv in config/env.py")``. The
+    generated ``server.py`` passes ``env.PRODUCTION`` and ``env.ALLOWED_HOSTS`` to the service."""
+    for module, env in [] if project is None else project.instances(Env):
+        try:
+            value = getattr(env, name)
+        except AttributeError:
+            continue
+        variable = env.env_name(name)
+        if variable and not value:
+            return variable, f"{type(env).__name__} in {module}"
+    return None
+
+
+def deploy_findings(
+    service: Any, root: Path | None = None, behind_proxy: bool = False, project: Project | None = None
+) -> list[Finding]:
     """Production-readiness findings for a loaded service (``root``: its project directory)."""
     django = _django_settings(service)
     findings = []
     if not service.production:
-        findings.append(
-            Finding(
-                "error",
-                "debug mode: the service is not in production (pass production=True to UtilMeta(...), "
-                "e.g. production=env.PRODUCTION)",
-            )
+        found = _project_variable(project, "PRODUCTION")
+        what = (
+            f"set {found[0]}=1 in the service's environment (read by {found[1]})"
+            if found
+            else "pass production=True to UtilMeta(...), e.g. production=env.PRODUCTION"
         )
+        findings.append(Finding("error", f"debug mode: the service is not in production: {what}"))
     if django is not None and getattr(django, "DEBUG", False):
         findings.append(Finding("error", "Django DEBUG is on: it shows tracebacks and settings to clients"))
     findings += _secret_findings(service, django)
-    findings += _host_findings(service, django)
+    findings += _host_findings(service, django, project)
     findings += _docs_findings(service)
     findings += exposure_findings(service, root, behind_proxy)
     return findings
+
+
+@contextmanager
+def env_warnings(findings: list[Finding]) -> Iterator[None]:
+    """Add the :class:`EnvWarning` s raised inside (unknown or misspelt variables) to ``findings``,
+    or show them if loading fails; other warnings pass through."""
+    caught: list[warnings.WarningMessage] = []
+    failed = True
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", EnvWarning)
+            yield
+        failed = False
+    finally:
+        for warning in caught:
+            if not issubclass(warning.category, EnvWarning):
+                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+            elif failed:
+                echo(f"warning: {warning.message}")
+            else:
+                findings.append(Finding("warning", str(warning.message)))
 
 
 class CheckCommand(Command):
@@ -214,9 +263,10 @@ class CheckCommand(Command):
 
     def handle(self, args: argparse.Namespace) -> int:
         project: Project = args.project
-        service = project.load_service()
-        app = project.call(service.application, "the service cannot build its application")
         findings: list[Finding] = []
+        with env_warnings(findings):
+            service = project.load_service()
+            app = project.call(service.application, "the service cannot build its application")
         if project.app_ref:
             try:
                 named = project.load_app()
@@ -227,17 +277,21 @@ class CheckCommand(Command):
                     findings.append(
                         Finding(
                             "error",
-                            f"app = {project.app_ref} in meta.ini is a {type(named).__name__}, not the service's "
+                            f"{project.origin('app', project.app_ref)} is a {type(named).__name__}, not the service's "
                             f"application ({type(app).__name__}): point it at `app = service.application()`",
                         )
                     )
-        routes = service.router.routes()
+        router = service.router
+        routes = [handler for _, _, handler in router.routes() if handler not in router.served_by]
         if not routes:
             findings.append(Finding("warning", "the service has no API endpoints (is `api=` given to UtilMeta?)"))
         if args.deploy:
-            findings += deploy_findings(service, project.root, args.behind_proxy)
+            findings += deploy_findings(service, project.root, args.behind_proxy, project)
         mode = "async" if service.asynchronous else "sync"
-        echo(f"{service.name}: {service.backend_name} ({mode}), {len(routes)} endpoints at {service.base_url}")
+        served = sorted(set(router.served_by.values()))
+        besides = f" (besides utilmeta's {' and '.join(served)})" if served else ""
+        endpoints = counted(len(routes), "endpoint")
+        echo(f"{service.name}: {service.backend_name} ({mode}), {endpoints}{besides} at {service.base_url}")
         for finding in findings:
             echo(str(finding))
         errors = sum(f.level == "error" for f in findings)

@@ -2,7 +2,9 @@
 
 Targets: gunicorn, uwsgi, nginx, systemd, supervisor, docker (see :mod:`utilmeta.deploy`).
 Without ``--out`` the file is printed; with it, written into that directory (an existing file
-is kept unless ``--force``).
+is kept unless ``--force``). Every target names its files apart, so all of them can share one
+``--out`` directory. The Docker files go inside the project (the image's build context): their
+paths in the image follow ``--out``.
 
 A server that clients would reach directly (listening on an address other than loopback) is
 refused when a few slow clients can hold all its workers (Gunicorn sync/gthread, uWSGI), and
@@ -14,15 +16,20 @@ Tornado); ``--behind-proxy`` says a buffering proxy is its only client (see
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+import re
+from pathlib import Path, PurePosixPath
 from typing import Any, get_args
 
 from utilmeta.bin.base import Command, CommandError, echo
 from utilmeta.bin.project import Project
 from utilmeta.core.server.backends import WorkerClass
 from utilmeta.deploy import TARGETS, DeployError, Renderer, ServiceInfo, load
+from utilmeta.deploy.wheel import WHEEL_DIR, current_wheel
 
 __all__ = ["DeployCommand", "renderer_options"]
+
+#: a requirements line pinning utilmeta to one version (``utilmeta[flask]==0.1.0+3f9c2a7be1``)
+_UTILMETA_PIN = re.compile(r"\s*utilmeta\s*(?:\[[^\]]*\])?\s*==\s*([^\s;#]+)")
 
 #: CLI option → renderer keyword, per target
 _OPTIONS: dict[str, dict[str, str]] = {
@@ -116,25 +123,79 @@ class DeployCommand(Command):
                 config = {"gunicorn": "gunicorn.py", "uwsgi": "uwsgi.ini"}.get(info.chosen_server)
                 if config:
                     options["config"] = folder / config
+            if args.target == "docker":
+                options["out"] = _in_project(project, args.out)
             renderer: Renderer = load(args.target)(info, **options)
             files = renderer.files()
         except (DeployError, ValueError) as e:
             raise CommandError(str(e)) from None
         for exposure in renderer.exposures():  # the errors were refused above
             echo(f"meta: {exposure.level}: {exposure.message}", err=True)
+        if args.target == "docker":
+            for warning in _requirements_warnings(project.root / "requirements.txt"):
+                echo(f"meta: warning: {warning}", err=True)
+        config_path = options.get("config")
+        if config_path is not None and not Path(config_path).exists():
+            server = info.chosen_server
+            echo(
+                f"meta: warning: the {args.target} file starts {server} with {config_path}, which does not exist "
+                f"yet: write it with `meta deploy {server} --out {Path(config_path).parent}`",
+                err=True,
+            )
         if args.out is None:
-            for index, (name, text) in enumerate(files.items()):
+            for index, (name, content) in enumerate(files.items()):
                 if len(files) > 1:
                     echo(("\n" if index else "") + f"# ==> {name} <==")
-                echo(text.rstrip("\n"))
+                if isinstance(content, bytes):
+                    echo(f"# ({len(content)} bytes: written with --out)")
+                else:
+                    echo(content.rstrip("\n"))
             return 0
         out: Path = args.out.resolve()
         existing = [name for name in files if (out / name).exists()]
         if existing and not args.force:
             raise CommandError(f"{out / existing[0]} exists: pass --force to overwrite it")
-        for name, text in files.items():
+        for name, content in files.items():
             path = out / name
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8")
             echo(f"wrote {path}")
+        if args.target == "docker":
+            dockerfile = (out / "Dockerfile").relative_to(project.root.resolve())
+            echo(f"build the image in {project.root}: docker build -f {dockerfile} -t {info.name} .")
         return 0
+
+
+def _requirements_warnings(path: Path) -> list[str]:
+    """Why the image's ``pip install -r requirements.txt`` would fail beside its pin of this build."""
+    if not path.is_file():
+        return [
+            f"the Dockerfile installs {path.name}, which {path.parent} lacks: list the project's dependencies there"
+        ]
+    wheel = current_wheel()
+    warnings = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        pinned = _UTILMETA_PIN.match(line)
+        if pinned and pinned.group(1) != wheel.version:
+            warnings.append(
+                f"{path.name} pins utilmeta=={pinned.group(1)}, but the image installs this build, "
+                f"{wheel.version}, and pip refuses the two: pin {wheel.version} there "
+                f"(its wheel is {wheel.filename}, beside the Dockerfile; keep a copy in {WHEEL_DIR}/)"
+            )
+    return warnings
+
+
+def _in_project(project: Project, out: Path | None) -> PurePosixPath:
+    """``--out`` of the Docker files relative to the project directory, the image's build context."""
+    if out is None:
+        return PurePosixPath(".")
+    try:
+        return PurePosixPath(out.resolve().relative_to(project.root.resolve()).as_posix())
+    except ValueError:
+        raise CommandError(
+            f"--out {out}: the image is built from the project directory {project.root} "
+            f"(docker build -f DIR/Dockerfile .), so write the Docker files inside it"
+        ) from None

@@ -95,8 +95,7 @@ def _project(args: argparse.Namespace) -> Project:
             project = Project.find(ini=args.ini)
         except CommandError:
             project = Project(root=Path.cwd().resolve())
-        project.service_ref = args.service or (None if args.app else project.service_ref)
-        project.app_ref = args.app or project.app_ref
+        project.override(args.service, args.app)
     else:
         project = Project.find(ini=args.ini)
     project.show_traceback = args.traceback

@@ -14,17 +14,19 @@ import argparse
 import errno
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from utilmeta.bin.base import Command, CommandError, echo
 from utilmeta.bin.project import Project
+from utilmeta.conf.env import EnvWarning
 from utilmeta.core.server.backends import BACKEND_INFO
+from utilmeta.core.server.listen import accepts, listen_problem
 
 __all__ = ["DownCommand", "RestartCommand", "RunCommand", "read_pid", "stop"]
 
@@ -83,18 +85,10 @@ def stop(pidfile: Path, timeout: float, force: bool = False) -> int | None:
     return pid
 
 
-def _accepts(host: str, port: int) -> bool:
-    host = "127.0.0.1" if host in ("0.0.0.0", "") else "::1" if host == "::" else host
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
 def _check_free(host: str, port: int) -> None:
-    if _accepts(host, port):
-        raise CommandError(f"{host}:{port} is in use by another program: stop it, or choose another with --port")
+    problem = listen_problem(host, port, "with --host/--port")
+    if problem is not None:
+        raise CommandError(problem)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -132,12 +126,16 @@ class RunCommand(Command):
         if args.port is not None:
             options["port"] = args.port
         main = project.main_file
+        serves = main is not None and not options and args.workers is None
         # loaded first even when the main script serves: a mistake in it is then one line
-        service = project.load_service()
+        with warnings.catch_warnings():
+            if serves:
+                warnings.simplefilter("ignore", EnvWarning)  # the main script shows them as it loads
+            service = project.load_service()
         host = args.host or service.host
         port = args.port if args.port is not None else service.port
         _check_free(host, port)
-        if main is not None and not options and args.workers is None:
+        if serves:
             os.execv(sys.executable, [sys.executable, str(main)])
         if args.workers is not None:
             if not service.adaptor.info.run_workers:
@@ -183,7 +181,7 @@ class RunCommand(Command):
             )
         pidfile.write_text(f"{child.pid}\n")
         deadline = time.monotonic() + args.wait
-        while not _accepts(host, port):
+        while not accepts(host, port):
             if child.poll() is not None:
                 pidfile.unlink(missing_ok=True)
                 raise CommandError(

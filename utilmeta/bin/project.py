@@ -20,13 +20,15 @@ import importlib
 import os
 import sys
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from utilmeta.bin.base import CommandError
 
 __all__ = ["INI_NAMES", "Project", "write_ini"]
+
+T = TypeVar("T")
 
 INI_NAMES = ("meta.ini", "utilmeta.ini")
 SECTION = "utilmeta"
@@ -39,23 +41,54 @@ def write_ini(path: Path, values: dict[str, str]) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def _split_ref(ref: str, key: str) -> tuple[str, str]:
+def _split_ref(ref: str, key: str, origin: str) -> tuple[str, str]:
     module, sep, attr = ref.partition(":")
     if not sep or not module or not attr:
-        raise CommandError(f"{key} = {ref!r} in meta.ini: write it as module:attribute, like 'server:{key}'")
+        raise CommandError(f"{origin}: write it as module:attribute, like 'server:{key}'")
     return module, attr
 
 
+def _exception_chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the exceptions it was raised from or while handling, innermost first."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    return chain[::-1]
+
+
+def _in_project(filename: str | None, root: Path) -> Path | None:
+    """``filename`` relative to the project root, or None for a file elsewhere (a library, a
+    virtualenv inside the project, Python's ``<frozen ...>`` modules)."""
+    if not filename or filename.startswith("<"):
+        return None
+    path = Path(filename).resolve()
+    if not path.is_relative_to(root):
+        return None
+    for prefix in {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}:
+        if prefix.is_relative_to(root) and path.is_relative_to(prefix):
+            return None  # the project's own virtualenv
+    return path.relative_to(root)
+
+
 def _user_frame(exc: BaseException, root: Path) -> str:
-    """Where in the user's project an exception was raised: ``server.py, line 3``."""
-    where = ""
-    for frame in traceback.extract_tb(exc.__traceback__):
-        try:
-            relative = Path(frame.filename).resolve().relative_to(root)
-        except ValueError:
-            continue
-        where = f"{relative}, line {frame.lineno}"
-    return f" ({where})" if where else ""
+    """Where in the user's project an exception comes from: `` (api.py, line 3)``.
+
+    The innermost exception of the chain that points into the project wins (an ImportError
+    inside ``api.py`` is reported there, not at the line of ``server.py`` that imported it); a
+    SyntaxError points at its own file and line, which no traceback frame shows.
+    """
+    for error in _exception_chain(exc):
+        if isinstance(error, SyntaxError):
+            relative = _in_project(error.filename, root)
+            if relative is not None:
+                return f" ({relative}, line {error.lineno})"
+        for frame in reversed(traceback.extract_tb(error.__traceback__)):
+            relative = _in_project(frame.filename, root)
+            if relative is not None:
+                return f" ({relative}, line {frame.lineno})"
+    return ""
 
 
 @dataclass
@@ -70,6 +103,8 @@ class Project:
     main: str | None = None
     pidfile_ref: str | None = None
     show_traceback: bool = False
+    #: the keys given by a command-line flag instead of the ini file (``service`` → ``--service``)
+    flags: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def find(cls, start: Path | None = None, ini: Path | str | None = None) -> Project:
@@ -115,6 +150,23 @@ class Project:
             pidfile_ref=values.get("pidfile") or None,
         )
 
+    def override(self, service: str | None, app: str | None) -> None:
+        """Use ``--service`` / ``--app`` instead of the ini file's keys; ``--app`` alone drops the
+        ini file's ``service`` (the service is then the one the application's module creates)."""
+        if service:
+            self.flags["service"] = "--service"
+        if app:
+            self.flags["app"] = "--app"
+        self.service_ref = service or (None if app else self.service_ref)
+        self.app_ref = app or self.app_ref
+
+    def origin(self, key: str, value: str) -> str:
+        """Where a setting was given, to name it in a message: ``--service server:svc`` or
+        ``service = server:service in meta.ini``."""
+        if key in self.flags:
+            return f"`{self.flags[key]} {value}`"
+        return f"`{key} = {value}` in {self.ini.name if self.ini else 'meta.ini'}"
+
     # -- paths -----------------------------------------------------------------------------------
 
     @property
@@ -136,7 +188,7 @@ class Project:
         main = self.main if self.main.endswith(".py") else self.main.replace(".", "/") + ".py"
         path = self.root / main
         if not path.is_file():
-            raise CommandError(f"main = {self.main} in meta.ini: {path} does not exist")
+            raise CommandError(f"{self.origin('main', self.main)}: {path} does not exist")
         return path
 
     # -- loading ---------------------------------------------------------------------------------
@@ -149,15 +201,14 @@ class Project:
         os.chdir(self.root)
 
     def import_attr(self, ref: str, key: str) -> Any:
-        module_name, attr = _split_ref(ref, key)
+        origin = self.origin(key, ref)
+        module_name, attr = _split_ref(ref, key, origin)
         self.enter()
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as e:
             if e.name and module_name.split(".")[0] == e.name.split(".")[0] and module_name.startswith(e.name):
-                raise CommandError(
-                    f"cannot find module {module_name!r} in {self.root}: check `{key} = {ref}` in meta.ini"
-                ) from None
+                raise CommandError(f"cannot find module {module_name!r} in {self.root}: check {origin}") from None
             raise self._load_error(e, module_name) from None
         except CommandError:
             raise
@@ -166,15 +217,15 @@ class Project:
         try:
             return getattr(module, attr)
         except AttributeError:
-            raise CommandError(
-                f"module {module_name!r} has no attribute {attr!r}: check `{key} = {ref}` in meta.ini"
-            ) from None
+            raise CommandError(f"module {module_name!r} has no attribute {attr!r}: check {origin}") from None
 
     def _load_error(self, exc: Exception, module_name: str) -> CommandError:
         if self.show_traceback:
             traceback.print_exception(exc)
         kind = type(exc).__name__
         message = str(exc).strip() or kind
+        if isinstance(exc, SyntaxError) and _in_project(exc.filename, self.root):
+            message = exc.msg  # its str() repeats the file and line the message leads with
         if kind not in ("SetupError", "DeclarationError", "EnvError"):
             message = f"{kind}: {message}"
         hint = "" if self.show_traceback else " (run `meta --traceback ...` for the full traceback)"
@@ -188,7 +239,7 @@ class Project:
             service = self.import_attr(self.service_ref, "service")
             if not isinstance(service, UtilMeta):
                 raise CommandError(
-                    f"service = {self.service_ref} in meta.ini is a {type(service).__name__}, "
+                    f"{self.origin('service', self.service_ref)} is a {type(service).__name__}, "
                     f"not the UtilMeta(...) instance"
                 )
             return service
@@ -206,6 +257,16 @@ class Project:
                 "meta.ini has no `app`: add `app = server:app` (the attribute holding service.application())"
             )
         return self.import_attr(self.app_ref, "app")
+
+    def instances(self, kind: type[T]) -> list[tuple[Path, T]]:
+        """The module-level instances of ``kind`` in the project's loaded modules (its ``Env``,
+        say), each with its module's file relative to the root."""
+        found = []
+        for module in list(sys.modules.values()):
+            relative = _in_project(getattr(module, "__file__", None), self.root)
+            if relative is not None:
+                found += [(relative, value) for value in vars(module).values() if isinstance(value, kind)]
+        return found
 
     def call(self, func: Any, what: str) -> Any:
         """Call ``func()`` and turn the service's own errors into one clear line."""

@@ -1,4 +1,5 @@
-"""``meta routes`` (every endpoint: method, path, endpoint, summary) and ``meta gen_openapi``."""
+"""``meta routes`` (the service's endpoints: method, path, endpoint, summary; then, apart, those
+utilmeta serves itself: the docs, the index) and ``meta gen_openapi``."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from pathlib import Path
 
 from utilmeta.bin.base import Command, CommandError, echo, table
 from utilmeta.bin.project import Project
+from utilmeta.utils.text import counted
 
 __all__ = ["OpenAPICommand", "RoutesCommand"]
 
 
 class RoutesCommand(Command):
     name = "routes"
-    help = "list the service's endpoints (method, path, endpoint, summary)"
+    help = "list the service's endpoints (method, path, endpoint, summary), then the docs' and index's"
 
     def arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--json", action="store_true", help="one JSON array instead of a table")
@@ -24,18 +26,27 @@ class RoutesCommand(Command):
         project: Project = args.project
         service = project.load_service()
         router = project.call(lambda: service.router, "the service's APIs cannot be compiled")
-        rows = []
+        own: list[tuple[str, str, str, str]] = []
+        served: list[tuple[str, str, str, str]] = []  # by utilmeta itself: the docs, the index
         for method, path, handler in router.routes():
             endpoint = handler.endpoint
-            rows.append((method, path, endpoint.where, endpoint.info.summary or ""))
-        rows.sort(key=lambda row: (row[1], row[0]))
+            feature = router.served_by.get(handler)
+            if feature is None:
+                own.append((method, path, endpoint.where, endpoint.info.summary or ""))
+            else:
+                served.append((method, path, feature, endpoint.info.summary or ""))
+        own.sort(key=lambda row: (row[1], row[0]))
+        served.sort(key=lambda row: (row[1], row[0]))
         if args.json:
-            keys = ("method", "path", "endpoint", "summary")
-            echo(json.dumps([dict(zip(keys, row, strict=True)) for row in rows], indent=2))
-        elif rows:
-            echo(table(("METHOD", "PATH", "ENDPOINT", "SUMMARY"), rows))
-        else:
-            echo(f"{service.name} has no endpoints")
+            # one shape for every row: ``endpoint`` for the user's, ``feature`` for utilmeta's own
+            rows = [{"method": m, "path": p, "endpoint": e, "feature": None, "summary": s} for m, p, e, s in own]
+            rows += [{"method": m, "path": p, "endpoint": None, "feature": f, "summary": s} for m, p, f, s in served]
+            echo(json.dumps(rows, indent=2))
+            return 0
+        echo(table(("METHOD", "PATH", "ENDPOINT", "SUMMARY"), own) if own else f"{service.name} has no endpoints")
+        if served:
+            echo(f"\nserved by utilmeta ({', '.join(sorted(set(row[2] for row in served)))}):")
+            echo(table(("METHOD", "PATH", "FEATURE", "SUMMARY"), served))
         return 0
 
 
@@ -75,5 +86,5 @@ class OpenAPICommand(Command):
             target.write_bytes(data)
         except OSError as e:
             raise CommandError(f"cannot write {target}: {e.strerror or e}") from None
-        echo(f"wrote {target.resolve()} ({len(document.get('paths', {}))} paths)")
+        echo(f"wrote {target.resolve()} ({counted(len(document.get('paths', {})), 'path')})")
         return 0

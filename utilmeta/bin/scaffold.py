@@ -14,6 +14,8 @@ from string import Template
 from utilmeta.bin.base import Command, CommandError, echo
 from utilmeta.bin.project import INI_NAMES, write_ini
 from utilmeta.core.server.backends import BACKEND_INFO
+from utilmeta.deploy import DeployError
+from utilmeta.deploy.wheel import WHEEL_DIR, current_wheel
 
 __all__ = ["InitCommand", "SetupCommand", "detect_service", "scaffold"]
 
@@ -41,13 +43,17 @@ def _template(relative: str) -> Template:
 
 
 def scaffold(target: Path, name: str, backend: str) -> list[Path]:
-    """Write a new project for ``backend`` into ``target``; return the files written."""
+    """Write a new project for ``backend`` into ``target``; return the files written.
+
+    ``requirements.txt`` installs this utilmeta build from its wheel, written into ``wheels/``."""
     row = BACKEND_INFO[backend]
     prefix = re.sub(r"\W", "_", name).upper() + "_"
+    wheel = current_wheel()
     values = {
         "name": name,
         "backend": backend,
-        "extra": row.extra or "",
+        "utilmeta": wheel.requirement(row.extra),
+        "wheel_dir": WHEEL_DIR,
         "port": str(row.default_port),
         "prefix": prefix,
     }
@@ -57,7 +63,10 @@ def scaffold(target: Path, name: str, backend: str) -> list[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(_template(source).substitute(values), encoding="utf-8")
         written.append(path)
-    return written
+    path = target / WHEEL_DIR / wheel.filename
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(wheel.data)
+    return [*written, path]
 
 
 class SetupCommand(Command):
@@ -81,7 +90,10 @@ class SetupCommand(Command):
         target = (args.dir or Path.cwd() / name).resolve()
         if target.exists() and any(target.iterdir()):
             raise CommandError(f"{target} already exists and is not empty: choose another name or --dir")
-        files = scaffold(target, name, args.backend)
+        try:
+            files = scaffold(target, name, args.backend)
+        except DeployError as e:
+            raise CommandError(str(e)) from None
         echo(f"created project {name!r} ({args.backend}) in {target}:")
         for path in files:
             echo(f"  {path.relative_to(target)}")

@@ -15,16 +15,17 @@ from utilmeta.conf.base import Config
 from utilmeta.utils.lazy import lazy_names
 
 if TYPE_CHECKING:
-    from utilmeta.conf.env import Env, EnvError
+    from utilmeta.conf.env import Env, EnvError, EnvWarning
     from utilmeta.conf.logging import Logging
     from utilmeta.conf.preference import Preference
     from utilmeta.conf.time import Time
 
-__all__ = ["Config", "Env", "EnvError", "Logging", "Preference", "Time"]
+__all__ = ["Config", "Env", "EnvError", "EnvWarning", "Logging", "Preference", "Time"]
 
 _LAZY = {
     "Env": "utilmeta.conf.env",
     "EnvError": "utilmeta.conf.env",
+    "EnvWarning": "utilmeta.conf.env",
     "Logging": "utilmeta.conf.logging",
     "Preference": "utilmeta.conf.preference",
     "Time": "utilmeta.conf.time",

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Union, get_args, get_origin, is_typeddict
 
 import msgspec
 
-__all__ = ["convert", "type_name"]
+__all__ = ["convert", "text_format", "type_name"]
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
@@ -114,3 +114,25 @@ def type_name(tp: Any) -> str:
     if isinstance(base, type):
         return base.__name__
     return repr(base).replace("typing.", "")
+
+
+def text_format(tp: Any) -> str:
+    """How a value of ``tp`` is written as text, for an error message (``''`` when it is plain)."""
+    base = _strip_annotated(tp)
+    members = _union_args(base)
+    if members is not None:
+        rest = [m for m in members if m is not type(None)]
+        if len(rest) != 1:
+            return ""
+        base = _strip_annotated(rest[0])
+    if base is bool:
+        return "true/false, 1/0, yes/no or on/off"
+    origin = get_origin(base) or base
+    if origin in _SEQUENCES:
+        args = get_args(base)
+        if args and args[0] in (int, float):
+            return "a JSON array like [1, 2] or comma-separated values like 1,2"
+        return 'a JSON array like ["a", "b"] or comma-separated values like a,b'
+    if _is_structured(base):
+        return 'a JSON object like {"name": "value"}'
+    return ""

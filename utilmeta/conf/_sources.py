@@ -16,9 +16,15 @@ from pathlib import Path
 
 from utilmeta.utils.deps import require
 
-__all__ = ["read_file", "index_mapping", "index_environ"]
+__all__ = ["read_file", "is_dotenv", "index_mapping", "index_environ"]
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
+
+
+def is_dotenv(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is read as ``KEY=VALUE`` lines: any name but ``.json``, ``.yml``/``.yaml``,
+    ``.ini``/``.cfg``."""
+    return Path(path).suffix.lower() not in (".json", ".yml", ".yaml", ".ini", ".cfg")
 
 
 def read_file(path: str | os.PathLike[str]) -> dict[str, object]:
@@ -151,7 +157,7 @@ def index_mapping(data: Mapping[str, object]) -> dict[str, tuple[str, object]]:
     return {str(key).upper(): (str(key), value) for key, value in data.items()}
 
 
-def index_environ(environ: Mapping[str, str], prefix: str) -> dict[str, tuple[str, object]]:
+def index_environ(environ: Mapping[str, object], prefix: str) -> dict[str, tuple[str, object]]:
     """Variables starting with ``prefix`` (any case): ``UPPER_NAME_WITHOUT_PREFIX → (variable, value)``."""
     upper_prefix = prefix.upper()
     found: dict[str, tuple[str, object]] = {}

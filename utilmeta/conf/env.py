@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import copy
+import difflib
 import os
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, get_origin, get_type_hints
 
 import msgspec
 
-from utilmeta.conf._convert import convert, type_name
-from utilmeta.conf._sources import index_environ, index_mapping, read_file
+from utilmeta.conf._convert import convert, text_format, type_name
+from utilmeta.conf._sources import index_environ, index_mapping, is_dotenv, read_file
 
-__all__ = ["Env", "EnvError", "MASK", "is_secret"]
+__all__ = ["Env", "EnvError", "EnvWarning", "MASK", "is_secret"]
 
 #: What a secret value looks like in ``repr()``.
 MASK = "******"
@@ -34,6 +36,10 @@ class EnvError(ValueError):
     def __init__(self, message: str, problems: list[str] | None = None) -> None:
         self.problems: list[str] = list(problems or [])
         super().__init__(message + "".join(f"\n  - {problem}" for problem in self.problems))
+
+
+class EnvWarning(UserWarning):
+    """A variable that is set but read by no declared name (a typo, usually): it is ignored."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,15 @@ class Env:
        ``sys_env=True`` reads ``<NAME>``. ``environ`` replaces ``os.environ`` (and implies
        ``sys_env=True`` when ``sys_env`` is not given).
 
+    A ``KEY=VALUE`` file (``.env``) holds environment variables, as systemd's ``EnvironmentFile``
+    and ``docker run --env-file`` read it: with a prefix its names carry the prefix
+    (``DEMO_REDIS_PORT=6380``), and a declared name without it (``REDIS_PORT=6380``) is refused.
+    JSON, YAML and INI files name the variables without the prefix.
+
+    A prefixed variable (or a ``.env`` name) that matches no declared name is ignored with an
+    :class:`EnvWarning` that suggests the closest name (``DEMO_REDIS_PROT``: did you mean
+    ``DEMO_REDIS_PORT``?); ``meta check`` lists these warnings.
+
     Names match case-insensitively, prefix included. Every annotated public class attribute is a
     variable; one without a default is required. Values are converted to the declared type with
     msgspec (lax mode): bools accept ``true/false/1/0/yes/no/on/off``; lists accept JSON or
@@ -92,6 +107,8 @@ class Env:
         prefix = _resolve_prefix(sys_env, environ)
         # (label, UPPER_NAME → (name as the user wrote it, raw value)), lowest precedence first
         layers: list[tuple[str, dict[str, tuple[str, object]]]] = []
+        problems: list[str] = []
+        unknown: list[str] = []  # set but never read: warnings
         if data is not None:
             if not isinstance(data, Mapping):
                 raise TypeError(f"{cls_name}(data=...) must be a mapping, got {type(data).__name__}")
@@ -101,12 +118,25 @@ class Env:
                 loaded = read_file(file)
             except ValueError as exc:
                 raise EnvError(f"{cls_name}: {exc}") from None
-            layers.append((f"file {os.fspath(file)!r}", index_mapping(loaded)))
+            label = f"file {os.fspath(file)!r}"
+            if is_dotenv(file):
+                # the same names as the environment: systemd and docker load this file into it
+                index = index_environ(loaded, prefix or "")
+                refused, typos = self._bare_names(loaded, prefix or "", label)
+                problems += refused
+                unknown += typos + self._unknown_names(index, prefix or "", label)
+            else:
+                index = index_mapping(loaded)
+            layers.append((label, index))
         if prefix is not None:
-            layers.append(("environment", index_environ(os.environ if environ is None else environ, prefix)))
+            index = index_environ(os.environ if environ is None else environ, prefix)
+            layers.append(("environment", index))
+            if prefix:  # without a prefix every variable of the process would be "unknown"
+                unknown += self._unknown_names(index, prefix, "the environment")
+        for note in unknown:
+            warnings.warn(note, EnvWarning, stacklevel=2)
 
         values: dict[str, Any] = {}
-        problems: list[str] = []
         for field in self._fields().values():
             problem = _resolve(field, layers, prefix, values)
             if problem:
@@ -116,6 +146,66 @@ class Env:
             raise EnvError(f"{cls_name}: {count} with environment variables:", problems)
         for name, value in values.items():
             object.__setattr__(self, name, value)
+        object.__setattr__(self, "_utilmeta_prefix", prefix)
+
+    def env_name(self, name: str) -> str | None:
+        """The environment variable that sets ``name`` (``DEMO_PRODUCTION``), or None when this
+        instance does not read the environment."""
+        field = self._field(name)
+        prefix: str | None = self.__dict__["_utilmeta_prefix"]
+        return None if prefix is None else _prefixed(prefix, field.name)
+
+    @classmethod
+    def _field(cls, name: str) -> _Field:
+        """The declared variable ``name`` names in any case; AttributeError (with the closest
+        name) for no variable."""
+        for field in cls._fields().values():
+            if field.name.upper() == name.upper():
+                return field
+        guess = _closest(name, cls._fields())
+        raise AttributeError(
+            f"{cls.__name__!r} has no variable {name!r}" + (f": did you mean {guess}?" if guess else "")
+        )
+
+    @classmethod
+    def _unknown_names(cls, index: Mapping[str, tuple[str, object]], prefix: str, where: str) -> list[str]:
+        """A note for each name of ``index`` (prefix removed) that is no declared variable."""
+        declared = {name.upper() for name in cls._fields()}
+        notes = (
+            cls._unknown_note(key, upper, prefix, where) for upper, (key, _) in index.items() if upper not in declared
+        )
+        return [note for note in notes if note]
+
+    @classmethod
+    def _bare_names(cls, loaded: Mapping[str, object], prefix: str, where: str) -> tuple[list[str], list[str]]:
+        """A ``.env`` file's names that lack the prefix, as (problems, notes): a declared name is
+        refused (the environment would not read it), one close to a declared name gets a note; the
+        rest belong to other programs of the environment."""
+        problems: list[str] = []
+        notes: list[str] = []
+        for key in loaded if prefix else ():
+            if key.upper().startswith(prefix.upper()):
+                continue
+            try:
+                field = cls._field(key)
+            except AttributeError:
+                note = cls._unknown_note(key, key, prefix, where, only_typos=True)
+                notes += [note] if note else []
+                continue
+            problems.append(
+                f"{key} (in {where}): a .env file holds environment variables, read with the prefix "
+                f"{prefix!r}: write {_prefixed(prefix, field.name)}"
+            )
+        return problems, notes
+
+    @classmethod
+    def _unknown_note(cls, key: str, name: str, prefix: str, where: str, only_typos: bool = False) -> str | None:
+        """Why ``key`` (read as ``name``) is ignored, suggesting the declared name it resembles."""
+        guess = _closest(name, cls._fields())
+        if guess is None and only_typos:
+            return None
+        hint = f"did you mean {_prefixed(prefix, guess)}?" if guess else "it is ignored"
+        return f"{key} (in {where}) is not a variable of {cls.__name__}: {hint}"
 
     @classmethod
     def _fields(cls) -> dict[str, _Field]:
@@ -146,11 +236,12 @@ class Env:
 
     def __getattr__(self, name: str) -> Any:
         # only reached when normal lookup fails: try the declared spelling of a differently-cased name
-        if not name.startswith("_"):
-            for declared in self._fields():
-                if declared.lower() == name.lower() and declared != name:
-                    return getattr(self, declared)
-        raise AttributeError(f"{type(self).__name__!r} has no variable {name!r}")
+        if name.startswith("_"):
+            raise AttributeError(f"{type(self).__name__!r} has no variable {name!r}")
+        declared = self._field(name).name
+        if declared == name:  # declared but not set: the instance failed half-way through __init__
+            raise AttributeError(f"{type(self).__name__!r} has no value for {name!r}")
+        return getattr(self, declared)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"{type(self).__name__} is read-only; pass data= to override a variable")
@@ -194,7 +285,9 @@ def _resolve(
             values[field.name] = convert(raw, field.type)
         except (msgspec.ValidationError, ValueError, TypeError):
             shown = "an invalid value (not shown: secret)" if field.secret else _short_repr(raw)
-            return f"{key}: expected {type_name(field.type)}, got {shown} (from {label})"
+            written = text_format(field.type) if isinstance(raw, str) else ""
+            expected = type_name(field.type) + (f" ({written})" if written else "")
+            return f"{key}: expected {expected}, got {shown} (from {label})"
         return None
     if field.default is not _MISSING:
         default = field.default
@@ -203,13 +296,24 @@ def _resolve(
         return None
     looked = [label for label, _ in layers if label != "environment"]
     if prefix is not None:
-        # match the user's casing: DEMO_ + REDIS_PASSWORD, not demo_REDIS_PASSWORD
-        env_prefix = prefix.upper() if field.name.isupper() else prefix
-        also = f" (also looked for {field.name} in {', '.join(looked)})" if looked else ""
-        return f"{env_prefix}{field.name}: required, not set{also}"
+        also = f" (also looked in {', '.join(looked)})" if looked else ""
+        return f"{_prefixed(prefix, field.name)}: required, not set{also}"
     if looked:
         return f"{field.name}: required, not set (looked in {', '.join(looked)})"
     return f"{field.name}: required, not set (no source given: pass data=, file= or sys_env=)"
+
+
+def _prefixed(prefix: str, name: str) -> str:
+    """The environment variable of ``name``, in the user's casing: DEMO_ + REDIS_PASSWORD, not
+    demo_REDIS_PASSWORD."""
+    return (prefix.upper() if name.isupper() else prefix) + name
+
+
+def _closest(name: str, declared: Iterable[str]) -> str | None:
+    """The declared name ``name`` was most likely meant to be (a typo), or None."""
+    by_upper = {d.upper(): d for d in declared}
+    match = difflib.get_close_matches(name.upper(), by_upper, n=1, cutoff=0.7)
+    return by_upper[match[0]] if match else None
 
 
 def _short_repr(value: object, limit: int = 60) -> str:

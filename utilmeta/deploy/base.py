@@ -254,8 +254,9 @@ class Renderer:
     """One deployment file (or a few) for one tool.
 
     Subclasses set :attr:`target` and :attr:`filename`, take their options as keyword
-    arguments, and implement :meth:`render`. :meth:`files` maps file names to contents; most
-    renderers write one file.
+    arguments, and implement :meth:`render`. :meth:`files` maps file names to contents (text,
+    or bytes for a binary such as a wheel); most renderers write one file. Each target names
+    its files apart from every other target's, so all of them can be written to one directory.
     """
 
     target: ClassVar[str]
@@ -292,7 +293,7 @@ class Renderer:
             if exposure.level == "error":
                 raise DeployError(exposure.message)
 
-    def files(self) -> dict[str, str]:
+    def files(self) -> dict[str, str | bytes]:
         return {self.output_name: self.render()}
 
     @property

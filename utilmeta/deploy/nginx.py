@@ -11,7 +11,8 @@ own keep-alive timeout (Gunicorn's ``keepalive = 5``) can close them under Nginx
 ``client_max_body_size`` follows the service's ``Preference(max_body_size=...)``: too large a
 body is refused by Nginx with 413 before it reaches a worker.
 
-Put the file in ``/etc/nginx/conf.d/`` (or ``sites-enabled/``), check it with ``nginx -t``.
+Put the file (``<name>.nginx.conf``) in ``/etc/nginx/conf.d/`` (or ``sites-enabled/``), check it
+with ``nginx -t``.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ class NginxConfig(Renderer):
     """A site configuration: upstream + server (+ an HTTP → HTTPS redirect when TLS is given)."""
 
     target = "nginx"
-    filename: ClassVar[str] = "{name}.conf"
+    filename: ClassVar[str] = "{name}.nginx.conf"
 
     def __init__(
         self,

@@ -1,9 +1,10 @@
-"""A supervisor program for the service (``/etc/supervisor/conf.d/<name>.conf``).
+"""A supervisor program for the service (``<name>.supervisor.conf``, for ``/etc/supervisor/conf.d/``).
 
 Gunicorn and uWSGI: one ``[program:<name>]`` (their master manages the workers). Daphne,
 Sanic and Tornado: one program per instance port, ``<name>-<port>``, in ``[group:<name>]``
 (``supervisorctl restart <name>:*``). Programs restart when they die; stopping sends SIGTERM
 and gives in-flight requests ``stopwaitsecs`` to finish before the group is killed.
+Supervisor loads no ``.env``: the service reads its own, in the project directory it starts in.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class SupervisorProgram(Renderer):
     """``[program:...]`` sections (and a ``[group:...]`` for several instances)."""
 
     target = "supervisor"
-    filename: ClassVar[str] = "{name}.conf"
+    filename: ClassVar[str] = "{name}.supervisor.conf"
 
     def __init__(
         self,

@@ -5,6 +5,9 @@ Gunicorn and uWSGI manage their workers themselves: one ``<name>.service`` of ``
 instance: a template unit ``<name>@.service`` whose instance name is the port
 (``systemctl enable --now demo@8000 demo@8001``). Stopping sends SIGTERM and waits for
 in-flight requests; a crashed process is restarted.
+
+The project's ``.env`` is loaded as the environment (``EnvironmentFile=-<root>/.env``): its names
+are the environment's (``DEMO_PORT=9000``), as :class:`~utilmeta.conf.Env` reads it too.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ from http import HTTPStatus
 from types import UnionType
 from typing import TYPE_CHECKING, Any, Union, get_args, get_origin
 
-from utilmeta.core.request.params import MISSING, Body, PathParam
-from utilmeta.core.request.parser import Field, Parser, route_vars
+from utilmeta.core.request.params import MISSING, PathParam
+from utilmeta.core.request.parser import Field, Parser, raw_type, route_vars
 from utilmeta.core.response import Response
 from utilmeta.ops._schema import BINARY, Schemas, default_value
 
@@ -127,19 +127,20 @@ class OperationBuilder:
     # -- parameters --------------------------------------------------------------------------------
 
     def parameters(self, handler: Handler) -> list[dict[str, Any]]:
-        parsers = [p for _, _, p in handler.befores] + [handler.parser]
+        # the API classes' own parameters and the before hooks' are the operation's too
+        parsers = [p for _, p in handler.generals] + [p for _, _, p in handler.befores] + [handler.parser]
         found: dict[tuple[str, str], dict[str, Any]] = {}
         for location in _LOCATIONS:
             for parser in parsers:
                 for f in parser.fields[location]:
-                    self._add(found, self._parameter(location, f))
+                    self._add(found, self._parameter(location, f, handler))
                 container = parser.containers.get(location)
                 if container is not None:
                     for param in self._expand(location, container):
                         self._add(found, param)
             if location == "path":
                 for var in route_vars(handler.route):  # a parent's path variable no parameter reads
-                    self._add(found, self._path_param(var, {"type": "string"}))
+                    self._add(found, self._path_param(var, {"type": "string"}, handler.path_regex.get(var, "[^/]+")))
         return list(found.values())
 
     @staticmethod
@@ -154,7 +155,7 @@ class OperationBuilder:
             schema["pattern"] = f"^(?:{regex})$"  # what the route segment matches
         return {"name": name, "in": "path", "required": True, "schema": schema}
 
-    def _parameter(self, location: str, f: Field) -> dict[str, Any] | None:
+    def _parameter(self, location: str, f: Field, handler: Handler) -> dict[str, Any] | None:
         marker = f.marker
         name = f.wire
         if location == "header":
@@ -164,7 +165,10 @@ class OperationBuilder:
         schema = _describe(self.schemas.of(f.type), f)
         if location == "path":
             regex = marker.segment_regex if isinstance(marker, PathParam) else "[^/]+"
-            param = self._path_param(name, schema, regex)
+            param = self._path_param(name, schema, handler.path_regex.get(name, regex))  # what the route matches
+            if name in handler.path_defaults:
+                # OpenAPI has no optional path parameter: say it in words
+                param["description"] = "May be left out of the path (with the variables after it): its default applies"
         else:
             param = {"name": name, "in": location, "required": f.required, "schema": schema}
         if marker.description:
@@ -204,18 +208,17 @@ class OperationBuilder:
         if not parser.needs_body:
             return None
         container = parser.containers.get("body")
-        explicit = parser.content_types != Body.content_types
         content: dict[str, Any] = {}
         if container is not None and parser.raw_body:
-            if container.type is bytes:
-                content[parser.content_types[0] if explicit else "application/octet-stream"] = {"schema": dict(BINARY)}
-            else:
-                content[parser.content_types[0] if explicit else "text/plain"] = {"schema": {"type": "string"}}
-        elif container is not None:
-            schema = self.schemas.of(container.type)
-            if container.marker.description:
+            content = self._raw_body(parser, container)
+        elif parser.bodies:
+            parts = [self.schemas.of(f.type) for f, _ in parser.bodies]
+            if parser.fields["body"]:
+                parts.append(self._fields_object(parser.fields["body"]))
+            schema = parts[0] if len(parts) == 1 else {"allOf": parts}
+            if container is not None and container.marker.description:
                 schema = {**schema, "description": container.marker.description}
-            flat = self._flat(schema)
+            flat = all(self._flat(p) for p in parts)
             # a form has no way to nest objects: offer it only for bodies it can carry
             content = {ct: {"schema": schema} for ct in parser.content_types if flat or ct not in _FORMS}
         else:
@@ -228,8 +231,25 @@ class OperationBuilder:
         body: dict[str, Any] = {"content": content}
         if container is not None and container.marker.description:
             body["description"] = container.marker.description
+        if container is not None and container.marker.example is not MISSING:
+            ok, value = default_value(container.marker.example)
+            if ok:
+                for media in content.values():
+                    media["example"] = value
         body["required"] = bool(parser.body_required)
         return body
+
+    @staticmethod
+    def _raw_body(parser: Parser, container: Field) -> dict[str, Any]:
+        """A str, bytes or file body: under its declared content type, else what it takes."""
+        kind = raw_type(container.type)
+        schema: dict[str, Any] = {"type": "string"} if kind is str else dict(BINARY)
+        if parser.content_types:
+            return {parser.content_types[0]: {"schema": schema}}
+        if kind is str:
+            return {"text/plain": {"schema": schema}}
+        media = getattr(kind, "media", None)
+        return {f"{media}/*" if media else "application/octet-stream": {"schema": schema}}
 
     def _flat(self, schema: dict[str, Any], depth: int = 0) -> bool:
         """Whether a form can carry the object: no property is itself an object."""
@@ -254,6 +274,10 @@ class OperationBuilder:
                 schema["description"] = f.marker.description
             if f.marker.deprecated:
                 schema["deprecated"] = True
+            if f.marker.example is not MISSING:
+                ok, value = default_value(f.marker.example)
+                if ok:
+                    schema["examples"] = [value]
             properties[f.wire] = schema
             if f.required:
                 required.append(f.wire)
@@ -273,9 +297,9 @@ class OperationBuilder:
             errors.append(400)
         if route_vars(handler.route):
             errors.append(404)
-        if handler.parser.needs_body or any(p.needs_body for _, _, p in handler.befores):
+        if handler.needs_body:
             errors.append(413)
-            if not handler.parser.raw_body:
+            if handler.parser.content_types:
                 errors.append(415)
         for code in sorted(errors):
             responses.setdefault(str(code), self._error(code, template))

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 # html, json, pathlib and importlib.util are imported where the page is built: a service with
 # the docs off (production) never loads them
 
-__all__ = ["Docs", "docs_mounts", "find_assets", "UIAssets"]
+__all__ = ["Docs", "docs_mounts", "docs_page_path", "find_assets", "UIAssets"]
 
 logger = logging.getLogger("utilmeta")
 
@@ -133,6 +133,8 @@ class Docs(Config):
     ``enabled``: None (the default) serves them unless the service is in production.
     ``openapi_path`` / ``docs_path``: where, under the root route (``docs_path=None``: no page).
     ``ui``: ``'swagger'`` (Swagger UI, with Try-it-out) or ``'redoc'``.
+    ``index``: answer ``GET <route>`` with the service's index (``utilmeta.ops.index``) when the
+    user's APIs serve nothing there.
     """
 
     def __init__(
@@ -143,6 +145,7 @@ class Docs(Config):
         docs_path: str | None = "docs",
         ui: str = "swagger",
         title: str | None = None,
+        index: bool = True,
     ):
         if ui not in UIS:
             raise ValueError(f"Docs(ui=...): choose one of {', '.join(UIS)}, got {ui!r}")
@@ -155,6 +158,7 @@ class Docs(Config):
             raise ValueError("Docs(docs_path=...): give a path such as 'docs', or None for no page")
         self.ui = ui
         self.title = title
+        self.index = index
 
     def is_enabled(self, service: UtilMeta) -> bool:
         return self.enabled if self.enabled is not None else not service.production
@@ -225,7 +229,7 @@ def _docs_api(service: UtilMeta, config: Docs) -> type[API]:
     docs_path = config.docs_path
 
     class DocsAPI(API):
-        @api.get(config.openapi_path, private=True)
+        @api.get(config.openapi_path, private=True, summary="the OpenAPI document")
         def openapi(self) -> Response:
             return Response(
                 body=cache.openapi(), content_type="application/json", headers={"Cache-Control": "no-cache"}
@@ -247,7 +251,7 @@ def _docs_api(service: UtilMeta, config: Docs) -> type[API]:
         page_headers["X-Frame-Options"] = "DENY"
 
     class DocsPageAPI(DocsAPI):
-        @api.get(docs_path, private=True)
+        @api.get(docs_path, private=True, summary="the API docs page")
         def docs_page(self) -> Response:
             return Response(
                 body=page_bytes,
@@ -256,7 +260,7 @@ def _docs_api(service: UtilMeta, config: Docs) -> type[API]:
                 headers=page_headers,
             )
 
-        @api.get(f"{docs_path}/assets/{{name}}", private=True)
+        @api.get(f"{docs_path}/assets/{{name}}", private=True, summary="the docs page's scripts and styles")
         def docs_asset(self, name: Annotated[str, request.PathParam(regex=r"[A-Za-z0-9._-]+")]) -> Response:
             if name == "init.js":
                 data, ctype = init_js, _TYPES[".js"]
@@ -275,4 +279,16 @@ def docs_mounts(service: UtilMeta) -> list[SubAPI]:
     config = service.get_config(Docs) or Docs()
     if not config.is_enabled(service):
         return []
-    return [SubAPI("", "", _docs_api(service, config), RouteInfo("", private=True))]
+    return [SubAPI("docs", "", _docs_api(service, config), RouteInfo("", private=True))]
+
+
+def docs_page_path(service: UtilMeta) -> str | None:
+    """Where the docs page is (``'/api/docs'``), for the start banner; None when it is not served."""
+    config = service.get_config(Docs) or Docs()
+    if not config.is_enabled(service) or config.docs_path is None:
+        return None
+    path = f"{service.route}/{config.docs_path}"
+    router = service.router
+    found = router.match(path)
+    page = found[0].methods.get("GET") if found is not None else None
+    return path if page is not None and router.served_by.get(page) == "docs" else None  # not a user's own

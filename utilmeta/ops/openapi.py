@@ -13,7 +13,7 @@ routes, parsers and templates are read, in declaration order, and components are
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -25,9 +25,11 @@ from utilmeta.ops._schema import Schemas
 
 if TYPE_CHECKING:
     from utilmeta.core.api.decorators import RouteInfo
+    from utilmeta.core.api.handler import Handler
+    from utilmeta.core.api.router import Router
     from utilmeta.core.server.service import UtilMeta
 
-__all__ = ["generate", "render", "OPENAPI_VERSIONS"]
+__all__ = ["generate", "public_handlers", "render", "OPENAPI_VERSIONS"]
 
 OPENAPI_VERSIONS = ("3.1", "3.0")
 _OPERATION_ID = re.compile(r"[^A-Za-z0-9]+")
@@ -47,6 +49,16 @@ def _route_infos(root: type[API], mounts: Iterable[SubAPI]) -> dict[tuple[int, s
 
     walk(root, "", [], "", mounts)
     return found
+
+
+def public_handlers(router: Router) -> Iterator[tuple[Handler, list[RouteInfo], str]]:
+    """The endpoints the document shows, in declaration order: every handler except ``private``
+    ones (and those under a private ``api.route``), with its ``api.route`` infos and default tag."""
+    infos = _route_infos(router.root, router.mounts)
+    for handler in router.handlers:
+        route_infos, top = infos.get((id(handler.endpoint), handler.route), ([], ""))
+        if not (handler.endpoint.info.private or any(i.private for i in route_infos)):
+            yield handler, route_infos, top
 
 
 def _operation_id(method: str, route: str, given: str | None, taken: set[str]) -> str:
@@ -87,14 +99,10 @@ def generate(
     pref = service.get_config(Preference) or Preference()
     schemas = Schemas()
     builder = OperationBuilder(schemas, host_check=pref.allowed_hosts is not None)
-    infos = _route_infos(router.root, router.mounts)
     paths: dict[str, dict[str, Any]] = {}
     taken: set[str] = set()
-    for handler in router.handlers:
+    for handler, route_infos, top in public_handlers(router):
         endpoint = handler.endpoint
-        route_infos, top = infos.get((id(endpoint), handler.route), ([], ""))
-        if endpoint.info.private or any(i.private for i in route_infos):
-            continue
         op_id = _operation_id(endpoint.method, handler.route, endpoint.info.operation_id, taken)
         operation = builder.build(handler, op_id, route_infos, top or None)
         paths.setdefault(handler.route, {})[endpoint.method.lower()] = operation

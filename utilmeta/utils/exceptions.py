@@ -1,22 +1,28 @@
 """HTTP errors raised by API code and by the framework itself.
 
-The hierarchy::
+The hierarchy (UtilMeta's names and shape, so code written for UtilMeta raises and catches the
+same classes)::
 
     Exception
      ├── DeclarationError (TypeError)      a bad API / service declaration, raised at class creation or setup
      ├── SetupError (RuntimeError)          a service that cannot be set up (missing backend, async mismatch)
      └── HttpError                          carries a status; rendered as a response by the core
-          ├── Redirect (3xx, with location): MovedPermanently, Found, SeeOther, TemporaryRedirect,
-          │                                  PermanentRedirect
-          ├── BadRequest 400
-          │    └── ParseError               a parameter or body that fails validation (names each problem)
-          ├── Unauthorized 401, PaymentRequired 402, PermissionDenied 403, NotFound 404,
-          │   MethodNotAllowed 405, NotAcceptable 406, RequestTimeout 408, Conflict 409, Gone 410,
-          │   PreconditionFailed 412, RequestEntityTooLarge 413, UnsupportedMediaType 415,
-          │   UnprocessableEntity 422, Locked 423, TooManyRequests 429,
-          │   RequestHeaderFieldsTooLarge 431
-          └── ServerError 500, NotImplementedFeature 501, BadGateway 502, ServiceUnavailable 503,
-              GatewayTimeout 504
+          ├── Redirect (3xx, with location): MovedPermanently (MovePermanently), Found, SeeOther,
+          │                                  TemporaryRedirect, PermanentRedirect; NotModified 304
+          ├── RequestError                  the client's fault (4xx)
+          │    ├── BadRequest 400
+          │    │    └── ParseError          a parameter or body that fails validation (names each problem)
+          │    ├── Unauthorized 401 (``auth_scheme`` → WWW-Authenticate), PaymentRequired 402,
+          │    │   PermissionDenied 403 (Forbidden), SessionRejected 403, NotFound 404,
+          │    │   MethodNotAllowed 405, NotAcceptable 406, RequestTimeout 408, Conflict 409, Gone 410,
+          │    │   PreconditionFailed 412, RequestEntityTooLarge 413 (PayloadTooLarge),
+          │    │   RequestURITooLong 414, UnsupportedMediaType 415, UnprocessableEntity 422, Locked 423,
+          │    │   TooEarly 425, UpgradeRequired 426 (``scheme``: the protocol to switch to),
+          │    │   PreconditionRequired 428, TooManyRequests 429, RequestHeaderFieldsTooLarge 431
+          └── ServerError 500 (InternalServerError)
+               ├── BadResponse 500, MaxRetriesExceed 500 (also a RuntimeError),
+               │   MaxRetriesTimeoutExceed 500 (also a TimeoutError)
+               └── NotImplementedFeature 501, BadGateway 502, ServiceUnavailable 503, GatewayTimeout 504
 
 Plain Python exceptions are mapped by :func:`status_of`: ``NotImplementedError`` 501,
 ``PermissionError`` 403, ``FileNotFoundError`` 404, ``TimeoutError`` 503, anything else 500.
@@ -34,16 +40,20 @@ __all__ = [
     "HttpError",
     "Redirect",
     "MovedPermanently",
+    "MovePermanently",
     "Found",
     "SeeOther",
+    "NotModified",
     "TemporaryRedirect",
     "PermanentRedirect",
+    "RequestError",
     "BadRequest",
     "ParseError",
     "Unauthorized",
     "PaymentRequired",
     "PermissionDenied",
     "Forbidden",
+    "SessionRejected",
     "NotFound",
     "MethodNotAllowed",
     "NotAcceptable",
@@ -53,12 +63,20 @@ __all__ = [
     "PreconditionFailed",
     "RequestEntityTooLarge",
     "PayloadTooLarge",
+    "RequestURITooLong",
     "UnsupportedMediaType",
     "UnprocessableEntity",
     "Locked",
+    "TooEarly",
+    "UpgradeRequired",
+    "PreconditionRequired",
     "TooManyRequests",
     "RequestHeaderFieldsTooLarge",
     "ServerError",
+    "InternalServerError",
+    "BadResponse",
+    "MaxRetriesExceed",
+    "MaxRetriesTimeoutExceed",
     "NotImplementedFeature",
     "BadGateway",
     "ServiceUnavailable",
@@ -76,7 +94,10 @@ class SetupError(RuntimeError):
 
 
 class HttpError(Exception):
-    """An error with an HTTP status. ``message`` is shown to the client (``detail``)."""
+    """An error with an HTTP status. ``message`` is shown to the client (``detail``).
+
+    ``state`` fills a template's ``state_key``, ``result`` its ``result_key``; ``extra`` and
+    ``detail`` are kept for hooks and plugins (UtilMeta's keywords)."""
 
     status: ClassVar[int] = 500
 
@@ -88,6 +109,9 @@ class HttpError(Exception):
         headers: Mapping[str, str] | None = None,
         errors: Iterable[Mapping[str, Any]] | None = None,
         state: Any = None,
+        result: Any = None,
+        extra: Mapping[str, Any] | None = None,
+        detail: Any = None,
     ):
         if status is not None:
             self.status = status  # type: ignore[misc]
@@ -95,6 +119,9 @@ class HttpError(Exception):
         self.headers = dict(headers) if headers else {}
         self.errors = list(errors) if errors else []
         self.state = state
+        self.result = result
+        self.extra = dict(extra) if extra else {}
+        self.detail = detail
         super().__init__(self.message)
 
     @property
@@ -122,12 +149,26 @@ class MovedPermanently(Redirect):
     status = 301
 
 
+#: UtilMeta's spelling
+MovePermanently = MovedPermanently
+
+
 class Found(Redirect):
     status = 302
 
 
 class SeeOther(Redirect):
     status = 303
+
+
+class NotModified(Redirect):
+    """304: the client's cached copy is current; no body and no ``Location``."""
+
+    status = 304
+
+    def __init__(self, message: str | None = None, **kwargs: Any):
+        self.location = ""
+        HttpError.__init__(self, message, **kwargs)
 
 
 class TemporaryRedirect(Redirect):
@@ -138,12 +179,18 @@ class PermanentRedirect(Redirect):
     status = 308
 
 
-class BadRequest(HttpError):
+class RequestError(HttpError):
+    """The base of the client errors (4xx)."""
+
+    status = 400
+
+
+class BadRequest(RequestError):
     status = 400
 
 
 class ParseError(BadRequest):
-    """Invalid input. ``errors`` holds ``{"location", "name", "message"}`` items."""
+    """Invalid input. ``errors`` (and ``detail``) hold ``{"location", "name", "message"}`` items."""
 
     def __init__(self, errors: Iterable[Mapping[str, Any]], message: str | None = None):
         errors = list(errors)
@@ -154,103 +201,220 @@ class ParseError(BadRequest):
                 else f"{e.get('location')}: {e.get('message')}"
                 for e in errors
             )
-        super().__init__(message, errors=errors)
+        super().__init__(message, errors=errors, detail=errors)  # ``detail``: UtilMeta's name
 
 
-class Unauthorized(HttpError):
+class Unauthorized(RequestError):
+    """401. With ``auth_scheme`` (and ``auth_params``), the answer carries ``WWW-Authenticate``."""
+
     status = 401
 
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        auth_scheme: str | None = None,
+        auth_params: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ):
+        headers = dict(kwargs.pop("headers", None) or {})
+        if auth_scheme:
+            challenge = auth_scheme.capitalize()
+            if auth_params:
+                challenge += " " + ",".join(f'{k}="{v}"' for k, v in auth_params.items())
+            headers["WWW-Authenticate"] = challenge
+        super().__init__(message, headers=headers, **kwargs)
 
-class PaymentRequired(HttpError):
+
+class PaymentRequired(RequestError):
     status = 402
 
 
-class PermissionDenied(HttpError):
+class PermissionDenied(RequestError):
+    """403. ``scope`` / ``required_scope`` / ``name`` are kept for hooks (UtilMeta's keywords)."""
+
     status = 403
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        scope: Any = None,
+        required_scope: Any = None,
+        name: str | None = None,
+        **kwargs: Any,
+    ):
+        self.scope = scope
+        self.required_scope = required_scope
+        self.name = name
+        super().__init__(message, **kwargs)
 
 
 Forbidden = PermissionDenied
 
 
-class NotFound(HttpError):
+class SessionRejected(RequestError):
+    """403: a session refused for where or what it comes from (address, user agent)."""
+
+    status = 403
+
+
+class NotFound(RequestError):
+    """404. ``path`` / ``query`` name what was not found in the message."""
+
     status = 404
 
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        path: str | None = None,
+        query: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ):
+        parts = [message] if message else []
+        if path:
+            parts.append(f"path {path!r} not found")
+        if query:
+            from urllib.parse import urlencode
 
-class MethodNotAllowed(HttpError):
+            parts.append(f"query {urlencode(query)!r} not found")
+        super().__init__("; ".join(parts) or None, **kwargs)
+
+
+class MethodNotAllowed(RequestError):
     status = 405
 
-    def __init__(self, message: str | None = None, *, allows: Iterable[str] = (), **kwargs: Any):
+    def __init__(
+        self, message: str | None = None, method: str | None = None, allows: Iterable[str] = (), **kwargs: Any
+    ):
+        self.method = method
         self.allows = list(allows)
         headers = dict(kwargs.pop("headers", None) or {})
         if self.allows:
             headers["Allow"] = ", ".join(self.allows)
+        if message is None and method:
+            message = f"method {method} is not allowed"
         super().__init__(message, headers=headers, **kwargs)
 
 
-class NotAcceptable(HttpError):
+class NotAcceptable(RequestError):
     status = 406
 
 
-class RequestTimeout(HttpError):
+class RequestTimeout(RequestError):
     status = 408
 
 
-class Conflict(HttpError):
+class Conflict(RequestError):
     status = 409
 
 
-class Gone(HttpError):
+class Gone(RequestError):
     status = 410
 
 
-class PreconditionFailed(HttpError):
+class PreconditionFailed(RequestError):
     status = 412
 
 
-class RequestEntityTooLarge(HttpError):
+class RequestEntityTooLarge(RequestError):
     status = 413
 
 
 PayloadTooLarge = RequestEntityTooLarge
 
 
-class UnsupportedMediaType(HttpError):
+class RequestURITooLong(RequestError):
+    status = 414
+
+
+class UnsupportedMediaType(RequestError):
     status = 415
 
 
-class UnprocessableEntity(HttpError):
+class UnprocessableEntity(RequestError):
     status = 422
 
 
-class Locked(HttpError):
+class Locked(RequestError):
     status = 423
 
 
-class TooManyRequests(HttpError):
+class TooEarly(RequestError):
+    status = 425
+
+
+class UpgradeRequired(RequestError):
+    """426. ``scheme`` names the protocol to switch to (``'ws'`` means websocket, nothing means
+    TLS); the message says it. No ``Upgrade`` header: WSGI forbids hop-by-hop headers, and the
+    answer must be the same on every backend."""
+
+    status = 426
+
+    def __init__(self, message: str | None = None, scheme: str | None = None, **kwargs: Any):
+        self.scheme = scheme
+        if scheme in ("ws", "wss", "websocket"):
+            self.protocol = "websocket"
+        else:
+            self.protocol = scheme.upper() if scheme else "TLS/1.2"
+        super().__init__(message or f"upgrade to {self.protocol} required", **kwargs)
+
+
+class PreconditionRequired(RequestError):
+    status = 428
+
+
+class TooManyRequests(RequestError):
     status = 429
 
 
-class RequestHeaderFieldsTooLarge(HttpError):
+class RequestHeaderFieldsTooLarge(RequestError):
     status = 431
 
 
 class ServerError(HttpError):
+    """500, and the base of the server errors (5xx). ``response`` keeps an upstream answer."""
+
     status = 500
 
+    def __init__(self, message: str | None = None, response: Any = None, **kwargs: Any):
+        self.response = response
+        super().__init__(message, **kwargs)
 
-class NotImplementedFeature(HttpError):
+
+InternalServerError = ServerError
+
+
+class BadResponse(ServerError):
+    """An upstream answer that cannot be used."""
+
+
+class MaxRetriesExceed(ServerError, RuntimeError):
+    def __init__(self, message: str | None = None, max_retries: int | None = None, **kwargs: Any):
+        self.max_retries = max_retries
+        super().__init__(message or f"max retries exceeded: {max_retries}", **kwargs)
+
+
+class MaxRetriesTimeoutExceed(ServerError, TimeoutError):
+    def __init__(self, message: str | None = None, max_retries_timeout: float | None = None, **kwargs: Any):
+        self.max_retries_timeout = max_retries_timeout
+        super().__init__(message or f"max retries timeout exceeded: {max_retries_timeout}", **kwargs)
+
+
+class NotImplementedFeature(ServerError):
     status = 501
 
 
-class BadGateway(HttpError):
+class BadGateway(ServerError):
     status = 502
 
 
-class ServiceUnavailable(HttpError):
+class ServiceUnavailable(ServerError):
     status = 503
 
 
-class GatewayTimeout(HttpError):
+class GatewayTimeout(ServerError):
     status = 504
 
 

@@ -8,7 +8,7 @@ class RootAPI(api.API):
 
 from utilmeta.core.api.base import API
 from utilmeta.core.api.decorators import after, before, delete, get, handle, patch, post, put, route
-from utilmeta.core.api.plugin import CORS, Plugin
+from utilmeta.core.api.plugin import CORS, Plugin, plugin
 
 __all__ = [
     "API",
@@ -23,4 +23,5 @@ __all__ = [
     "handle",
     "Plugin",
     "CORS",
+    "plugin",
 ]

@@ -13,6 +13,7 @@ __all__ = [
     "EndpointInfo",
     "HookInfo",
     "RouteInfo",
+    "endpoint_route",
     "get",
     "post",
     "put",
@@ -44,8 +45,21 @@ class EndpointInfo(msgspec.Struct):
     extra: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
+def endpoint_route(name: str, info: EndpointInfo) -> str:
+    """The route of endpoint ``name`` relative to its API class: the declared one, or its name
+    (none for an endpoint named after an HTTP method: it serves the class's own path)."""
+    route = info.route
+    if route is None:
+        route = "" if name in HTTP_METHODS else name
+    return route.strip("/")
+
+
 class _MethodDecorator:
-    """``@api.get``, ``@api.get('{id}')``, ``@api.get('{id}', summary=...)``, ``@api.get(summary=...)``."""
+    """``@api.get``, ``@api.get('{id}')``, ``@api.get('{id}', summary=...)``, ``@api.get(summary=...)``.
+
+    ``@api.delete(follow)``, given an endpoint declared before, serves the same route as it
+    (``follow``'s) with another method.
+    """
 
     def __init__(self, method: str):
         self.method = method
@@ -71,13 +85,26 @@ class _MethodDecorator:
 
     def __call__(self, route: Any = None, /, **kwargs: Any) -> Any:
         if callable(route):
-            return self._mark(route, EndpointInfo(self.method))
+            other: EndpointInfo | None = getattr(route, ENDPOINT_ATTR, None)
+            if other is None:
+                if kwargs:
+                    raise TypeError(f"@api.{self.method}({route!r}, ...): the first argument is a route or an endpoint")
+                return self._mark(route, EndpointInfo(self.method))
+            route = endpoint_route(route.__name__, other)  # the route of the endpoint referred to
         if route is not None and not isinstance(route, str):
             raise TypeError(f"@api.{self.method}: route must be a string, got {type(route).__name__}")
         tags = kwargs.pop("tags", None)
         known = {
             k: kwargs.pop(k) for k in ("summary", "description", "deprecated", "private", "operation_id") if k in kwargs
         }
+        if "idempotent" in kwargs:  # UtilMeta's: a fact for clients, stated in the OpenAPI document
+            kwargs["x-idempotent"] = bool(kwargs.pop("idempotent"))
+        unknown = [k for k in kwargs if k != "responses" and not k.startswith("x-")]
+        if unknown:
+            raise TypeError(
+                f"@api.{self.method}: unknown option {', '.join(map(repr, unknown))}; the options are summary, "
+                "description, tags, deprecated, private, operation_id, idempotent, responses and 'x-...' extensions"
+            )
         info = EndpointInfo(self.method, route, tags=list(tags or []), extra=kwargs, **known)
 
         def decorator(func: F) -> F:
@@ -88,6 +115,10 @@ class _MethodDecorator:
     def _mark(self, func: F, info: EndpointInfo) -> F:
         if not callable(func):
             raise TypeError(f"@api.{self.method} decorates a function, got {func!r}")
+        name = getattr(func, "__name__", "")
+        if name in HTTP_METHODS and name != self.method:
+            # a core method (`def get`) serves its own method: `@api.post(get)` is no reference to it
+            raise TypeError(f"@api.{self.method} cannot decorate {name}(), which serves {name.upper()}")
         setattr(func, ENDPOINT_ATTR, info)
         return func
 

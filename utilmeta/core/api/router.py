@@ -73,6 +73,8 @@ class RouteEntry(msgspec.Struct):
     cors: CORS | None = None
     #: served only under the root route, even when ``strict_root_route`` is off (the docs)
     prefixed_only: bool = False
+    #: some variables may be left out of the path (they have defaults)
+    optional: bool = False
 
 
 #: what :meth:`Router.match` finds: the route entry and the path's variables
@@ -83,15 +85,45 @@ def _rank(template: str) -> tuple[int, ...]:
     return tuple(1 if "{" in seg else 0 for seg in template.strip("/").split("/"))
 
 
-def _route_regex(template: str, segments: dict[str, str]) -> re.Pattern[str]:
+def _route_regex(template: str, segments: dict[str, str], optional: set[str], where: str) -> re.Pattern[str]:
+    """The template as a regex: each variable matches its segment regex (``[^/]+`` by default).
+    The ``optional`` variables must be the template's last ones, after a separator each: the path
+    may end before any of them (``doc/{lang}/{page}`` also matches ``doc/en``)."""
     out = []
     pos = 0
+    opened = 0
+    seen: set[str] = set()
     for m in _VAR.finditer(template):
-        out.append(re.escape(template[pos : m.start()]))
+        literal = template[pos : m.start()]
         name = m.group(1)
+        if name in seen:
+            raise DeclarationError(f"{where}: path variable {{{name}}} appears twice in {template!r}")
+        seen.add(name)
+        if not literal and pos:
+            raise DeclarationError(
+                f"{where}: path variable {{{name}}} of {template!r} follows another with nothing between them"
+            )
+        if name in optional:
+            # the separator goes with the variable, so '/doc/en' matches without a trailing '/'
+            # (but the root path is '/' itself)
+            sep = "" if literal == "/" and pos == 0 else literal[-1] if literal.endswith("/") else literal
+            out.append(re.escape(literal[: len(literal) - len(sep)]) + "(?:" + re.escape(sep))
+            opened += 1
+        elif opened:
+            raise DeclarationError(
+                f"{where}: path variable {{{name}}} of {template!r} has no default but comes after one that has: "
+                "only the last variables of a route may be left out"
+            )
+        else:
+            out.append(re.escape(literal))
         out.append(f"(?P<{name}>{segments.get(name, '[^/]+')})")
         pos = m.end()
-    out.append(re.escape(template[pos:]))
+    if opened and template[pos:]:
+        raise DeclarationError(
+            f"{where}: a path variable of {template!r} has a default, but the route goes on after it "
+            f"({template[pos:]!r}): only the last variables of a route may be left out"
+        )
+    out.append(re.escape(template[pos:]) + ")?" * opened)
     return re.compile("".join(out) + r"\Z")
 
 
@@ -113,9 +145,13 @@ class Router:
     ):
         self.root = root
         self.mounts = list(mounts)
-        #: APIs served beside the root API (the docs): under the root route only, and without the
-        #: root API's hooks, plugins and response template
+        #: APIs served beside the root API (the docs, the index), each named by its ``attr``: under
+        #: the root route only, without the root API's hooks, plugins and response template, and
+        #: only at paths the user's APIs leave free (the user's endpoint wins)
         self.side_mounts = list(side_mounts)
+        #: the side mounts' handlers → the name of the feature serving them (``'docs'``), so that
+        #: listings tell them from the user's endpoints
+        self.served_by: dict[Handler, str] = {}
         self.prefix = join_route(prefix) if prefix.strip("/") else ""
         self.strict = strict_root_route
         self.ctx = ctx
@@ -137,22 +173,42 @@ class Router:
         for endpoint in api._endpoints:
             yield join_route(prefix, endpoint.route), endpoint, [*levels, Level(api, None, None)]
         for sub in [*api._subs, *extra]:
-            yield from self._walk(sub.api, join_route(prefix, sub.route), [*levels, Level(api, sub.attr, sub.api)])
+            level = Level(api, sub.attr, sub.api, sub.info)
+            yield from self._walk(sub.api, join_route(prefix, sub.route), [*levels, level])
 
     def _build(self) -> None:
         entries: dict[str, RouteEntry] = {}
         order: list[str] = []
-        walked = [(False, item) for item in self._walk(self.root, "", [], self.mounts)]
-        walked += [(True, item) for sub in self.side_mounts for item in self._walk(sub.api, sub.route, [])]
-        for prefixed_only, (template, endpoint, levels) in walked:
+        walked: list[tuple[str | None, tuple[str, Any, list[Level]]]]
+        walked = [(None, item) for item in self._walk(self.root, "", [], self.mounts)]
+        taken = {_VAR.sub("{}", template) for _, (template, _, _) in walked}
+        for sub in self.side_mounts:
+            walked += [
+                (sub.attr, item) for item in self._walk(sub.api, sub.route, []) if _VAR.sub("{}", item[0]) not in taken
+            ]
+        for feature, (template, endpoint, levels) in walked:
+            prefixed_only = feature is not None
             handler = Handler(endpoint, levels, template, self.ctx)
             self.handlers.append(handler)
+            if feature is not None:
+                self.served_by[handler] = feature
             key = _VAR.sub("{}", template)
             entry = entries.get(key)
+            regex = None
+            if "{" in template:
+                regex = _route_regex(template, handler.path_regex, handler.path_defaults, endpoint.where)
             if entry is None:
-                regex = _route_regex(template, handler.parser.path_regex) if "{" in template else None
-                entry = entries[key] = RouteEntry(template, regex, prefixed_only=prefixed_only)
+                entry = entries[key] = RouteEntry(
+                    template, regex, prefixed_only=prefixed_only, optional=bool(handler.path_defaults)
+                )
                 order.append(key)
+            elif regex is not None and entry.regex is not None and regex.pattern != entry.regex.pattern:
+                # one entry serves every method of the path: they must read it the same way
+                first = next(iter(entry.methods.values())).endpoint.where
+                raise DeclarationError(
+                    f"{endpoint.where} ({endpoint.method} {template}) and {first} ({entry.template}) match the "
+                    "same paths but name, match or default their path variables differently"
+                )
             if endpoint.method in entry.methods:
                 other = entry.methods[endpoint.method].endpoint.where
                 raise DeclarationError(
@@ -213,8 +269,14 @@ class Router:
             if m is not None:
                 if entry.prefixed_only and not self._under_prefix(path):
                     return None
+                if entry.optional:  # a variable left out takes its default
+                    return entry, {k: v for k, v in m.groupdict().items() if v is not None}
                 return entry, m.groupdict()
         return None
+
+    def _outside(self, path: str) -> str:
+        """For a path outside the root route, where the API is (a user who typed ``/``)."""
+        return f"; the API is at {self.prefix}" if not self._under_prefix(path) else ""
 
     def _under_prefix(self, path: str) -> bool:
         prefix = self.prefix
@@ -239,7 +301,7 @@ class Router:
         if found is None:
             found = self.match(request.path)
         if found is None:
-            return self.error(request, NotFound(f"no API at {shown(request.path)}"))
+            return self.error(request, NotFound(f"no API at {shown(request.path)}{self._outside(request.path)}"))
         entry, params = found
         request.path_params = params
         request.route = entry.template
@@ -276,7 +338,13 @@ class Router:
         for name, value in self.response_headers.items():
             headers.setdefault(name, value)  # an endpoint's own value stays
         if request.method == "HEAD":
-            response.headers["Content-Length"] = str(len(response.body or b""))
+            stream = response.stream
+            if stream is None:
+                response.headers["Content-Length"] = str(len(response.body or b""))
+            else:  # never started; a known length (a file's) stays announced
+                stream.close()
+                response.stream = None
+                response.headers.setdefault("Content-Length", str(stream.length or 0))
             response.body = b""
         return response
 

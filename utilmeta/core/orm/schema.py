@@ -62,6 +62,7 @@ class SchemaMeta(msgspec.StructMeta):
             inherited.update(getattr(base, "__orm_fields__", {}))
         setattr(cls, "__orm_fields__", {**inherited, **sources})
         setattr(cls, "__plan__", None)
+        setattr(cls, "__writer__", None)
         return cls
 
 
@@ -70,12 +71,14 @@ def is_schema(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, Schema) and tp.__model__ is not None
 
 
-class Schema(msgspec.Struct, metaclass=SchemaMeta, kw_only=True):
-    """Base of the ORM schemas; ``Schema[Model]`` binds one to a model."""
+class Schema(msgspec.Struct, metaclass=SchemaMeta, kw_only=True, dict=True):
+    """Base of the ORM schemas; ``Schema[Model]`` binds one to a model. (``dict=True``: an
+    instance keeps the key it was saved under even when the schema declares no key field.)"""
 
     __model__: ClassVar[Any] = None
     __orm_fields__: ClassVar[dict[str, Field]]
     __plan__: ClassVar[Any]
+    __writer__: ClassVar[Any]
 
     def __class_getitem__(cls, model: Any) -> type[Schema]:
         if not inspect.isclass(model):
@@ -117,8 +120,80 @@ class Schema(msgspec.Struct, metaclass=SchemaMeta, kw_only=True):
         """:meth:`init` on Django's async ORM API."""
         return await cls._plan().ainit(obj, using)
 
+    @classmethod
+    def _writer(cls) -> Any:
+        if cls.__model__ is None:
+            raise TypeError(f"{cls.__name__} has no model: declare it as orm.Schema[Model]")
+        from utilmeta.core.orm.backends.django.writer import writer_of
+
+        return writer_of(cls)
+
     @property
     def pk(self) -> Any:
-        """The primary key's value (by the model's primary key name, or ``id``/``pk`` fields)."""
-        plan = type(self)._plan()
-        return getattr(self, plan.pk_name, None)
+        """The primary key: the schema's key field, or the key this instance was saved under."""
+        return type(self)._writer().key(self)
+
+    def save(
+        self,
+        must_create: bool = False,
+        must_update: bool = False,
+        with_relations: bool = False,
+        transaction: bool | str = False,
+        using: str | None = None,
+    ) -> Any:
+        """Insert (no key, or ``must_create``) or update (a key) this instance's row; return the
+        key. Many-to-many keys replace the links; ``with_relations`` saves nested schemas too, in
+        one transaction. A unique value taken is a 409, a missing related row a 400."""
+        return type(self)._writer().save(self, must_create, must_update, with_relations, transaction, using)
+
+    async def asave(
+        self,
+        must_create: bool = False,
+        must_update: bool = False,
+        with_relations: bool = False,
+        transaction: bool | str = False,
+        using: str | None = None,
+    ) -> Any:
+        """:meth:`save` through Django's async bridge (its statements in one thread, so a
+        transaction holds)."""
+        from asgiref.sync import sync_to_async
+
+        return await sync_to_async(self.save)(must_create, must_update, with_relations, transaction, using)
+
+    @classmethod
+    def bulk_save(
+        cls: type[S],
+        data: Any,
+        must_create: bool = False,
+        must_update: bool = False,
+        transaction: bool | str = False,
+        using: str | None = None,
+        batch_size: int | None = None,
+    ) -> list[S]:
+        """Save many (instances or dicts, validated) in bulk: per batch one INSERT, one UPDATE
+        and, per many-to-many field, one DELETE and one INSERT of links. Returns the instances,
+        keys set."""
+        return cls._writer().bulk_save(data, must_create, must_update, transaction, using, batch_size)  # type: ignore[no-any-return]
+
+    @classmethod
+    async def abulk_save(
+        cls: type[S],
+        data: Any,
+        must_create: bool = False,
+        must_update: bool = False,
+        transaction: bool | str = False,
+        using: str | None = None,
+        batch_size: int | None = None,
+    ) -> list[S]:
+        from asgiref.sync import sync_to_async
+
+        return await sync_to_async(cls.bulk_save)(data, must_create, must_update, transaction, using, batch_size)  # type: ignore[arg-type]
+
+    def commit(self, queryset: Any) -> int:
+        """Update every row of ``queryset`` with this instance's set fields; the rows updated."""
+        return type(self)._writer().commit(self, queryset)  # type: ignore[no-any-return]
+
+    async def acommit(self, queryset: Any) -> int:
+        from asgiref.sync import sync_to_async
+
+        return await sync_to_async(self.commit)(queryset)

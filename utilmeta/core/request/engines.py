@@ -15,6 +15,8 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 import msgspec
 
+from utilmeta.core.file import File
+
 __all__ = ["Invalid", "Converter", "converter_for", "is_pydantic", "is_utype", "dec_hook"]
 
 
@@ -45,15 +47,23 @@ def from_msgspec(error: msgspec.ValidationError) -> Invalid:
     return Invalid(message.replace("`", ""), path)
 
 
+def _path(items: Any) -> str:
+    """A place inside a value as msgspec writes it (``tags[0].name``), whichever engine found it."""
+    return "".join(f"[{i}]" if isinstance(i, int) else f".{i}" for i in items).lstrip(".")
+
+
 def _malformed(error: Exception) -> Invalid:
     text = str(error)
     return Invalid(text if text.startswith("JSON is malformed") else f"JSON is malformed: {text}")
 
 
 def dec_hook(tp: type, obj: Any) -> Any:
-    """Let already-built objects (uploaded ``File`` s) pass through msgspec conversion."""
+    """Let already-built objects (uploaded ``File`` s) pass through msgspec conversion; an upload
+    given to an ``Image``/``Audio``/``Video`` parameter is checked for its content type."""
     if isinstance(tp, type) and isinstance(obj, tp):
         return obj
+    if isinstance(obj, File) and isinstance(tp, type) and issubclass(tp, File):
+        return tp.accept(obj)
     name = getattr(tp, "__name__", str(tp))
     raise ValueError(f"expected {name}, got {type(obj).__name__}")
 
@@ -128,8 +138,7 @@ class PydanticConverter(Converter):
     @staticmethod
     def _invalid(error: Any) -> Invalid:
         first = error.errors()[0]
-        path = ".".join(str(p) for p in first.get("loc", ()))
-        return Invalid(first.get("msg", "invalid"), path)
+        return Invalid(first.get("msg", "invalid"), _path(first.get("loc", ())))
 
     def convert(self, obj: Any, lax: bool) -> Any:
         from pydantic import ValidationError
@@ -151,9 +160,18 @@ class PydanticConverter(Converter):
 class UtypeConverter(Converter):
     def __init__(self, tp: Any):
         import utype
+        from utype.parser.rule import Rule
 
+        from utilmeta.core.file import _file
+
+        _file.register_with_utype()
         self.type = tp
-        self._parse = utype.type_transform
+        # a schema class parses itself; a generic around one (List[Schema]) needs a utype rule
+        rule = Rule.parse_annotation(tp) if get_origin(tp) is not None else None
+        if rule is not None and rule is not tp:
+            self._parse: Callable[[Any, Any], Any] = lambda obj, _tp: rule.parse(obj)
+        else:
+            self._parse = utype.type_transform
 
     def convert(self, obj: Any, lax: bool) -> Any:
         try:
@@ -162,11 +180,22 @@ class UtypeConverter(Converter):
             return self._fail(e)
 
     def _fail(self, e: Exception) -> Any:
-        # utype's ParseError names the item and the reason; a missing item has no message
-        item = getattr(e, "item", None)
-        message = getattr(e, "msg", None) or ("required, not given" if item else str(e))
-        path = ".".join(str(r) for r in (getattr(e, "routes", None) or [])) or (str(item) if item else "")
-        raise Invalid(str(message), path) from None
+        # utype's ParseError names the item and the reason, and wraps the error of a nested item
+        # (List[Schema]: item 1, then its field); a missing item has no message
+        items: list[Any] = []
+        error: Any = e
+        while True:
+            item = getattr(error, "item", None)
+            if item is not None:
+                items.append(item)
+            inner = getattr(error, "origin_exc", None)
+            if inner is None or getattr(inner, "item", None) is None:
+                break
+            error = inner
+        message = str(getattr(error, "msg", None) or ("required, not given" if items else error))
+        # utype words an error raised by a converter as "ValueError: <what it said>"
+        message = re.sub(r"^(?:ValueError|TypeError): ", "", message)
+        raise Invalid(message, _path(getattr(e, "routes", None) or items)) from None
 
     def decode_json(self, data: bytes) -> Any:
         try:

@@ -12,12 +12,12 @@ import enum
 import inspect
 import re
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, Optional, Union, get_args, get_origin, get_type_hints
 
 import msgspec
 
 from utilmeta.core.file import File
-from utilmeta.core.request.engines import Converter, Invalid, converter_for, is_list_type
+from utilmeta.core.request.engines import Converter, Invalid, converter_for, is_list_type, is_pydantic, is_utype
 from utilmeta.core.request.params import (
     MISSING,
     Body,
@@ -37,7 +37,7 @@ from utilmeta.utils.exceptions import (
     UnsupportedMediaType,
 )
 
-__all__ = ["Parser", "Limits", "check_json_depth", "route_vars"]
+__all__ = ["Parser", "Limits", "check_json_depth", "route_vars", "raw_type"]
 
 _ROUTE_VAR = re.compile(r"{(\w+)}")
 _JSON_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
@@ -86,7 +86,7 @@ def _is_optional(tp: Any) -> bool:
 
 
 def _mentions_file(tp: Any) -> bool:
-    if tp is File:
+    if isinstance(tp, type) and issubclass(tp, File):
         return True
     return any(_mentions_file(a) for a in get_args(tp))
 
@@ -160,25 +160,61 @@ class Parser:
 
     def __init__(
         self,
-        func: Callable[..., Any],
-        route: str,
+        func: Callable[..., Any] | None,
+        route: str | None,
         *,
         where: str,
         skip_first: bool = True,
         localns: dict[str, Any] | None = None,
+        declared: list[tuple[inspect.Parameter, Any]] | None = None,
+        mounted: bool = True,
     ):
+        """``func``'s parameters (after ``self`` unless not ``skip_first``), or the ``declared``
+        ``(parameter, type)`` pairs when there is no function (an API class's own parameters).
+        ``route`` is the whole route, or with ``mounted=False`` only the endpoint's own part (None
+        for a hook or a class): a declared path parameter it lacks may come from the routes it is
+        mounted under, and :meth:`mounted_at` checks it there."""
+        self.func = func
+        self.skip_first = skip_first
+        self.declared = declared
         self.localns = localns
         self.where = where
-        self.path_names = set(route_vars(route))
+        self.route = route or ""
+        self.mounted = mounted and route is not None
+        self.path_names = set(route_vars(self.route))
         self.path_regex: dict[str, str] = {}
+        #: path parameters given a default: the route may end before them
+        self.path_defaults: set[str] = set()
         self.fields: dict[str, list[Field]] = {"query": [], "path": [], "header": [], "cookie": [], "body": []}
         self.containers: dict[str, Field] = {}
+        #: whole-body parameters after the first (``containers["body"]``)
+        self.more_bodies: list[Field] = []
         self.body_limit: int | None = None
         self.body_required = False
         self.content_types: tuple[str, ...] = ()
-        self._collect(func, skip_first)
+        if declared is not None:
+            for param, tp in declared:
+                self._add(param, tp)
+        elif func is not None:
+            self._collect(func, skip_first)
         self.needs_body = bool(self.fields["body"]) or "body" in self.containers
         self._compile()
+
+    def mounted_at(self, route: str) -> Parser:
+        """This parser for its function mounted at ``route``: the route's variables become path
+        parameters of the same name, and declared path parameters must be among them. Returns
+        ``self`` when nothing changes."""
+        names = set(route_vars(route))
+        if names == self.path_names and all(f.wire in names for f in self.fields["path"]):
+            return self
+        return Parser(
+            self.func,
+            route,
+            where=self.where,
+            skip_first=self.skip_first,
+            localns=self.localns,
+            declared=self.declared,
+        )
 
     # -- declaration ---------------------------------------------------------------------------
 
@@ -205,56 +241,104 @@ class Parser:
             base, *meta = get_args(tp)
             rest = []
             for m in meta:
-                found = as_marker(m)
+                found = self._marker(p.name, m)
                 if found is not None:
                     marker = found
                 else:
                     rest.append(m)
             tp = Annotated[tuple([base, *rest])] if rest else base
         default = p.default
-        as_default = as_marker(default)
+        as_default = self._marker(p.name, default)
         if as_default is not None:
             marker = as_default
             default = MISSING
         elif default is inspect.Parameter.empty:
             default = MISSING
-        if marker is None:
-            if p.name in self.path_names:
-                marker = PathParam()
-            elif (declared := as_marker(getattr(tp, "__default_param__", None))) is not None:
-                marker = declared  # a type that says where it comes from (orm.Query: the query string)
-            elif _mentions_file(tp):
-                marker = BodyParam()
-            else:
-                marker = QueryParam()
+        if marker is None or type(marker) is Param:
+            marker = self._locate(p.name, tp, marker)
         if marker.default is not MISSING:
             default = marker.default
-        if default is MISSING and marker.required is not True and _is_optional(tp):
+        explicit_default = default is not MISSING
+        if default is MISSING and marker.required is not True and (marker.required is False or _is_optional(tp)):
             default = None
+        if marker.enum is not None:
+            tp = self._enum_type(p.name, tp, marker.enum)
         location = marker.location
         if isinstance(marker, PathParam):
-            if p.name not in self.path_names and (marker.alias or p.name) not in self.path_names:
-                raise self._fail(p.name, "declared as a path parameter but not in the route template")
+            if self.mounted and (marker.alias or p.name) not in self.path_names:
+                raise self._fail(p.name, f"declared as a path parameter but not in the route template {self.route!r}")
             self.path_regex[marker.alias or p.name] = marker.segment_regex
+            if explicit_default:
+                self.path_defaults.add(marker.alias or p.name)
         if _mentions_file(tp) and location != "body":
             raise self._fail(p.name, "files can only come from a multipart body")
         if marker.container:
-            if location in self.containers:
-                raise self._fail(p.name, f"a second whole-{location} parameter")
-            if self.fields[location]:
-                raise self._fail(p.name, f"mixes a whole-{location} parameter with single {location} fields")
-            self.containers[location] = Field(p.name, p.name, _constrain(tp, marker.constraints), default, marker)
+            field = Field(p.name, p.name, _constrain(tp, marker.constraints), default, marker)
             if isinstance(marker, Body):
-                self.content_types = marker.content_types
-                if marker.max_length is not None:
-                    self.body_limit = marker.max_length
+                self._add_body(field, marker)
+            elif location in self.containers:
+                raise self._fail(p.name, f"a second whole-{location} parameter")
+            else:
+                self.containers[location] = field
             return
-        if location in self.containers:
-            raise self._fail(p.name, f"mixes single {location} fields with a whole-{location} parameter")
         wire = marker.alias or p.name
         if isinstance(marker, HeaderParam):
             wire = (marker.alias or p.name.replace("_", "-")).lower()
         self.fields[location].append(Field(p.name, wire, _constrain(tp, marker.constraints), default, marker))
+
+    def _marker(self, name: str, value: Any) -> Param | None:
+        try:
+            return as_marker(value)
+        except DeclarationError as e:  # a utype option we do not support
+            raise self._fail(name, str(e)) from None
+
+    def _locate(self, name: str, tp: Any, marker: Param | None) -> Param:
+        """The marker of a parameter declared without a location (no marker, ``request.Param``
+        or a utype one): path if the route names it, body if it is a file, else query."""
+        wire = marker.alias if marker is not None and marker.alias else name
+        cls: type[Param]
+        declared = as_marker(getattr(tp, "__default_param__", None))
+        if name in self.path_names or wire in self.path_names:
+            cls = PathParam
+        elif declared is not None and marker is None:
+            return declared  # a type that says where it comes from (orm.Query: the whole query string)
+        elif _mentions_file(tp):
+            cls = BodyParam
+        else:
+            cls = QueryParam
+        located = cls()
+        if marker is not None:
+            located.__dict__.update(marker.__dict__)
+        return located
+
+    def _enum_type(self, name: str, tp: Any, values: Any) -> Any:
+        """``tp`` narrowed to the ``enum=`` values (as a Literal, so every engine checks it)."""
+        values = tuple(values)
+        if not values or not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in values):
+            raise self._fail(name, f"enum= takes str or int values, got {values!r}; use an Enum or Literal type")
+        narrowed: Any = Literal[values]
+        if is_list_type(tp):  # ?tag=a&tag=b: each value one of the enum
+            narrowed = list[narrowed]
+        return Optional[narrowed] if _is_optional(tp) and tp is not Any else narrowed
+
+    def _add_body(self, field: Field, marker: Body) -> None:
+        """A whole-body parameter. Several may be declared (each gets the whole body as its own
+        type) beside ``BodyParam`` fields; the body must be of a content type all of them take."""
+        if "body" in self.containers:
+            accepted = tuple(c for c in self.content_types if c in marker.content_types)
+            if not accepted:
+                raise self._fail(
+                    field.name,
+                    f"takes {' or '.join(marker.content_types)}, another body parameter "
+                    f"{' or '.join(self.content_types)}: no body can be both",
+                )
+            self.content_types = accepted
+            self.more_bodies.append(field)
+        else:
+            self.containers["body"] = field
+            self.content_types = marker.content_types
+        if marker.max_length is not None:
+            self.body_limit = min(marker.max_length, self.body_limit or marker.max_length)
 
     # -- compilation ---------------------------------------------------------------------------
 
@@ -262,35 +346,63 @@ class Parser:
         self.locations = {
             loc: _Location(loc, fields, lax=True) for loc, fields in self.fields.items() if fields and loc != "body"
         }
-        self.container_converters = {loc: converter_for(f.type) for loc, f in self.containers.items()}
+        self.container_converters = {
+            loc: converter_for(f.type)
+            for loc, f in self.containers.items()
+            if loc != "body"  # body: self.bodies
+        }
         body_fields = self.fields["body"]
         self.file_fields = {f.wire: f for f in body_fields if _mentions_file(f.type)}
         self.body_struct = _Location("body", body_fields, lax=False) if body_fields else None
-        container = self.containers.get("body")
-        if container is not None:
-            self.body_required = container.required
-            self.raw_body = container.type in (bytes, str)
-        else:
-            self.body_required = any(f.required for f in body_fields)
-            self.raw_body = False
-        if not self.content_types:
-            if self.file_fields:
-                self.content_types = (_MULTIPART,)
-            else:
-                self.content_types = Body.content_types
-        has_files = bool(self.file_fields) or (container is not None and _mentions_file(container.type))
-        if has_files and any(c in _JSON_TYPES for c in self.content_types):
-            raise DeclarationError(f"{self.where}: file parameters need a multipart body, not JSON")
-        if self.body_struct is not None:
-            self.form_list_wires = set(self.body_struct.list_wires)
-        else:
-            self.form_list_wires = set(_list_fields(container.type)) if container is not None else set()
+        self._compile_body()
+
         self._steps: list[tuple[str, Callable[[Request], dict[str, Any]]]] = []
         for loc in ("path", "query", "header", "cookie"):
             step = self._step_for(loc)
             if step is not None:
                 self._steps.append((loc, step))
         self.empty = not self._steps and not self.needs_body
+
+    def _compile_body(self) -> None:
+        container = self.containers.get("body")
+        #: the whole-body parameters with their converters
+        self.bodies = [(f, converter_for(f.type)) for f in ([container] if container else []) + self.more_bodies]
+        body_fields = self.fields["body"]
+        self.body_required = any(f.required for f, _ in self.bodies) or any(f.required for f in body_fields)
+        self.raw_body = container is not None and raw_type(container.type) is not None
+        #: whole-body parameters of a list type (``List[Schema]``)
+        self.list_bodies = {f.name for f, _ in self.bodies if is_list_type(f.type)}
+        marker = container.marker if container is not None else None
+        explicit = isinstance(marker, Body) and marker.explicit_content_type
+        if self.raw_body:
+            if self.more_bodies or body_fields:
+                raise DeclarationError(
+                    f"{self.where}: a str, bytes or File body is the whole raw body; it cannot be "
+                    "combined with other body parameters"
+                )
+            # the raw body is taken whatever its content type, unless one is declared
+            self.content_types = self.content_types if explicit else ()
+            self.form_list_wires: set[str] = set()
+            return
+        if not self.content_types:
+            self.content_types = (_MULTIPART,) if self.file_fields else Body.content_types
+        parsed = (*_JSON_TYPES, _FORM, _MULTIPART)
+        odd = [c for c in self.content_types if c not in parsed]
+        if odd:
+            raise DeclarationError(
+                f"{self.where}: a body of content type {odd[0]!r} can only be received as str, bytes or a File"
+            )
+        has_files = bool(self.file_fields) or any(_mentions_file(f.type) for f, _ in self.bodies)
+        if has_files:
+            forms = tuple(c for c in self.content_types if c not in _JSON_TYPES)
+            if not forms or (explicit and forms != self.content_types):
+                raise DeclarationError(f"{self.where}: file parameters need a multipart body, not JSON")
+            self.content_types = forms
+        wires = set(self.body_struct.list_wires) if self.body_struct is not None else set()
+        for f, _ in self.bodies:
+            item = get_args(f.type)[0] if f.name in self.list_bodies and get_args(f.type) else f.type
+            wires.update(_list_fields(item))
+        self.form_list_wires = wires
 
     def _step_for(self, location: str) -> Callable[[Request], dict[str, Any]] | None:
         source: Callable[[Request], dict[str, Any]]
@@ -311,23 +423,58 @@ class Parser:
             def source(r: Request) -> dict[str, Any]:
                 return r.cookies
 
+        steps = []
         if location in self.containers:
-            field = self.containers[location]
-            conv = self.container_converters[location]
-            lists = _list_fields(field.type) if location == "query" else ()
+            steps.append(self._container_step(location, source))
+        loc = self.locations.get(location)
+        if loc is not None:
+            steps.append(self._fields_step(location, loc, source))
+        if len(steps) < 2:
+            return steps[0] if steps else None
+        whole, single = steps
 
-            def container(r: Request) -> dict[str, Any]:
-                data = source(r)
-                if location == "query" and lists:
-                    data = _with_lists(data, r.query_lists, lists)
-                elif location == "header":
-                    data = {**data, **{k.replace("-", "_"): v for k, v in data.items()}}
+        def both(r: Request) -> dict[str, Any]:  # a Headers schema beside HeaderParams
+            return {**whole(r), **single(r)}
+
+        return both
+
+    def _container_step(
+        self, location: str, source: Callable[[Request], dict[str, Any]]
+    ) -> Callable[[Request], dict[str, Any]]:
+        field = self.containers[location]
+        conv = self.container_converters[location]
+        if location == "query":
+            lists = _list_fields(field.type)
+
+            def query(r: Request) -> dict[str, Any]:
+                data = _with_lists(r.query, r.query_lists, lists) if lists else r.query
                 return {field.name: conv.convert(data, True)}
 
-            return container
-        loc = self.locations.get(location)
-        if loc is None:
-            return None
+            return query
+        if location == "header":
+            # headers arrive lower-cased: give each declared name (X-Auth-Token, auth_token) its value
+            names = [n for n in _field_names(field.type) if n != n.lower()]
+
+            def headers(r: Request) -> dict[str, Any]:
+                data = source(r)
+                data = {**data, **{k.replace("-", "_"): v for k, v in data.items()}}
+                for n in names:
+                    value = data.get(n.lower())
+                    if value is not None:
+                        data[n] = value
+                return {field.name: conv.convert(data, True)}
+
+            return headers
+
+        def whole(r: Request) -> dict[str, Any]:
+            return {field.name: conv.convert(source(r), True)}
+
+        return whole
+
+    @staticmethod
+    def _fields_step(
+        location: str, loc: _Location, source: Callable[[Request], dict[str, Any]]
+    ) -> Callable[[Request], dict[str, Any]]:
         if location == "query" and loc.list_wires:
             wires = loc.list_wires
 
@@ -362,27 +509,42 @@ class Parser:
         return kwargs
 
     def _parse_body(self, request: Request, body: bytes, limits: Limits) -> dict[str, Any]:
-        container = self.containers.get("body")
+        fields = self.body_struct
         if not body:
             if self.body_required:
                 raise Invalid("a request body is required")
-            if container is not None:
-                return {container.name: container.default}
-            return self.body_struct.convert({}, lax=True) if self.body_struct else {}
-        if container is not None and self.raw_body:
-            return {container.name: body if container.type is bytes else _text(body)}
+            out = {f.name: f.default for f, _ in self.bodies}
+            if fields is not None:
+                out.update(fields.convert({}, lax=True))
+            return out
         ctype = request.content_type
         if ctype.endswith("+json"):
             ctype = "application/json"
-        if ctype not in self.content_types:
+        if self.content_types and ctype not in self.content_types:
             given = f"{ctype!r}" if ctype else "no Content-Type header"
             raise UnsupportedMediaType(f"request body has {given}; expected {' or '.join(self.content_types)}")
+        if self.raw_body:
+            field, conv = self.bodies[0]
+            return {field.name: _raw(request, body, field)}
+        out = {}
         if ctype == "application/json":
             check_json_depth(body, limits.json_max_depth)
-            if container is not None:
-                return {container.name: self.container_converters["body"].decode_json(body)}
-            assert self.body_struct is not None
-            return self.body_struct.decode_json(body)
+            # a list body also takes one object: the list of that one item
+            one = b"[" + body + b"]" if self.list_bodies and body.lstrip()[:1] == b"{" else body
+            for f, conv in self.bodies:
+                out[f.name] = conv.decode_json(one if f.name in self.list_bodies else body)
+            if fields is not None:
+                out.update(fields.decode_json(body))
+            return out
+        data = self._form_data(request, body, ctype, limits)
+        for f, conv in self.bodies:
+            out[f.name] = conv.convert([data] if f.name in self.list_bodies else data, True)
+        if fields is not None:
+            out.update(fields.convert(data, lax=True))  # form values are strings
+        return out
+
+    def _form_data(self, request: Request, body: bytes, ctype: str, limits: Limits) -> dict[str, Any]:
+        """A form body as a dict: the last value of each field, or every value of a list field."""
         from utilmeta.core.request import multipart  # python-multipart loads only when a form arrives
 
         if ctype == _FORM:
@@ -399,7 +561,7 @@ class Parser:
         data: dict[str, Any] = {k: v if k in self.form_list_wires else v[-1] for k, v in lists.items()}
         for name, items in files.items():
             f = self.file_fields.get(name)
-            data[name] = items if (f is None or is_list_type(f.type)) else items[-1]
+            data[name] = items if name in self.form_list_wires or (f is None and not self.bodies) else items[-1]
             limit = f.marker.max_length if f is not None else None
             if limit is not None:
                 for item in items:
@@ -407,10 +569,33 @@ class Parser:
                         raise RequestEntityTooLarge(
                             f"file {name!r} is {item.size} bytes, over the limit of {limit} bytes"
                         )
-        if container is not None:
-            return {container.name: self.container_converters["body"].convert(data, True)}
-        assert self.body_struct is not None
-        return self.body_struct.convert(data, lax=True)  # form values are strings
+        return data
+
+
+def raw_type(tp: Any) -> Any:
+    """``str``, ``bytes`` or the ``File`` class a raw body is received as (Optional or not), else None."""
+    if _is_optional(tp) and tp is not Any:
+        inner = [a for a in get_args(tp) if a is not type(None)]
+        tp = inner[0] if len(inner) == 1 else None
+    if tp in (str, bytes) or (isinstance(tp, type) and issubclass(tp, File)):
+        return tp
+    return None
+
+
+def _raw(request: Request, body: bytes, field: Field) -> Any:
+    """The raw body as the declared ``str``, ``bytes`` or file type; a file of the wrong kind
+    (text for an ``Image``) is an error naming the parameter."""
+    kind = raw_type(field.type)
+    if kind is bytes:
+        return body
+    if kind is str:
+        return _text(body)
+    upload = File(body, content_type=request.header("content-type") or None)
+    request._files = {"": [upload]}  # closed by the router once the response is made
+    try:
+        return kind.accept(upload)
+    except ValueError as e:
+        raise Invalid(str(e), field.name) from None
 
 
 def _choices(tp: Any) -> str:
@@ -434,17 +619,28 @@ def _text(body: bytes) -> str:
         raise Invalid("the body is not valid UTF-8 text") from None
 
 
-def _list_fields(tp: Any) -> tuple[str, ...]:
+def _schema_fields(tp: Any) -> list[tuple[str, bool]]:
+    """``(name on the wire, takes a list)`` for each field of a schema type (msgspec, dataclass,
+    TypedDict, utype or pydantic), [] for other types."""
+    if is_utype(tp):
+        sequences = (list, tuple, set, frozenset)
+        return [(f.name, getattr(f.type, "__origin__", None) in sequences) for f in tp.__parser__.fields.values()]
+    if is_pydantic(tp):
+        return [(f.alias or n, is_list_type(f.annotation)) for n, f in tp.model_fields.items()]
     try:
         info = msgspec.inspect.type_info(tp)
     except Exception:
-        return ()
-    fields = getattr(info, "fields", None) or ()
-    return tuple(
-        f.encode_name
-        for f in fields
-        if isinstance(f.type, (msgspec.inspect.ListType, msgspec.inspect.SetType, msgspec.inspect.VarTupleType))
-    )
+        return []
+    listy = (msgspec.inspect.ListType, msgspec.inspect.SetType, msgspec.inspect.VarTupleType)
+    return [(f.encode_name, isinstance(f.type, listy)) for f in getattr(info, "fields", None) or ()]
+
+
+def _field_names(tp: Any) -> list[str]:
+    return [name for name, _ in _schema_fields(tp)]
+
+
+def _list_fields(tp: Any) -> tuple[str, ...]:
+    return tuple(name for name, is_list in _schema_fields(tp) if is_list)
 
 
 def _with_lists(last: dict[str, str], lists: dict[str, list[str]], wires: Any) -> dict[str, Any]:

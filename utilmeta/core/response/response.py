@@ -17,10 +17,16 @@ from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from utilmeta.utils.error import Error
 from utilmeta.utils.exceptions import HttpError, status_of
 
 if TYPE_CHECKING:
     from http.cookies import SimpleCookie
+
+    from utilmeta.core.response.stream import Stream
+
+#: files up to this size are read into the body; larger ones are streamed
+FILE_IN_MEMORY = 256 * 1024
 
 __all__ = ["Response"]
 
@@ -39,6 +45,10 @@ class Response:
     message_key: ClassVar[str | None] = None
     count_key: ClassVar[str | None] = None
     state_key: ClassVar[str | None] = None
+    #: headers that carry the message / count / state as well (UtilMeta's ``*_header`` options)
+    message_header: ClassVar[str | None] = None
+    count_header: ClassVar[str | None] = None
+    state_header: ClassVar[str | None] = None
     #: the type the result must have (``WrapResponse[List[User]]``); used by the docs
     result_type: ClassVar[Any] = None
 
@@ -46,25 +56,35 @@ class Response:
     headers: Any = None
     content_type: str | None = None
 
+    #: a body sent as it is produced (server-sent events, a large file), instead of ``body``
+    stream: Stream | None = None
+
     def __init__(
         self,
         result: Any = None,
         *,
         status: int | None = None,
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, Any] | None = None,
         message: str | None = None,
         count: int | None = None,
         state: Any = None,
         content_type: str | None = None,
         body: bytes | None = None,
-        error: BaseException | None = None,
+        error: BaseException | Error | None = None,
+        cookies: Mapping[str, Any] | None = None,
+        file: Any = None,
+        attachment: Any = None,
+        extra: Mapping[str, Any] | None = None,
+        event_stream: Any = None,
     ):
         self.result = result
+        #: more keys for a template's envelope (its own keys win)
+        self.extra = dict(extra) if extra else None
         if status is not None:
             self.status = status
         base = type(self).headers
         if base:
-            self.headers: dict[str, str] = {**base, **headers} if headers else dict(base)
+            self.headers: dict[str, Any] = {**base, **headers} if headers else dict(base)
         else:
             self.headers = dict(headers) if headers else {}
         self.message = message
@@ -73,11 +93,100 @@ class Response:
         if content_type is not None:
             self.content_type = content_type
         self.body = body
-        self.error = error
+        if isinstance(error, Error):  # what an error hook declared ``(self, e: Error)`` got
+            error = error.exception
+        self.error: BaseException | None = error
         self.cookies: SimpleCookie | None = None
+        if cookies:
+            self._take_cookies(cookies)
+        if file is not None or attachment is not None:
+            self._take_file(file if file is not None else attachment, attachment=file is None)
+        if event_stream is not None:
+            from utilmeta.core.response.sse import take_event_stream  # sse builds on this module
+
+            take_event_stream(self, event_stream)
+        if error is not None:
+            self._take_error(error, status=status, headers=headers)
+
+    def _take_error(self, error: BaseException, status: int | None, headers: Mapping[str, Any] | None) -> None:
+        """``Template(data, error=exc)``: what the caller did not set comes from the error."""
+        if status is None:
+            self.status = status_of(error)
+        if isinstance(error, HttpError):
+            if error.headers:
+                self.headers = {**error.headers, **self.headers}
+            if self.message is None:
+                self.message = error.message
+            if self.state is None:
+                self.state = error.state
+            if self.result is None:
+                self.result = error.result
+        elif self.message is None:
+            self.message = _title(self.status)
+
+    def _take_cookies(self, cookies: Mapping[str, Any]) -> None:
+        from http.cookies import Morsel  # loaded only when cookies are set
+
+        for key, value in cookies.items():
+            if isinstance(value, Morsel):
+                self.set_cookie(key, value.value, path=value["path"] or "/", samesite=value["samesite"] or None)
+            else:
+                self.set_cookie(key, str(value))
+
+    def _take_file(self, file: Any, attachment: bool = False) -> None:
+        """``Response(file=...)``: a path, an open binary file or a :class:`~utilmeta.core.file.File`
+        is the body (read at once up to ``FILE_IN_MEMORY``, streamed beyond), its name the
+        ``Content-Disposition`` (``attachment=...``: a download) and the content type. A file
+        opened here is closed here."""
+        import os
+
+        name = getattr(file, "filename", None)
+        owned = isinstance(file, (str, os.PathLike))
+        if owned:
+            name = os.path.basename(os.fspath(file))
+            file = open(file, "rb")  # closed below, or by the stream once sent
+        else:
+            name = name or os.path.basename(str(getattr(file, "name", "") or "")) or None
+        file.seek(0, os.SEEK_END)
+        size = file.tell()
+        file.seek(0)
+        if size <= FILE_IN_MEMORY:
+            self.body = file.read()
+            if owned:
+                file.close()
+        else:
+            from utilmeta.core.response.stream import FileChunks, Stream
+
+            self.body = b""
+            self.stream = Stream(FileChunks(file, owned=owned), length=size)
+            self.headers["Content-Length"] = str(size)
+        if self.content_type is None:
+            ctype = getattr(file, "content_type", None)
+            if not ctype and name:
+                import mimetypes
+
+                ctype = mimetypes.guess_type(name)[0]
+            self.content_type = ctype or _BINARY
+        if name and not any(k.lower() == "content-disposition" for k in self.headers):
+            from urllib.parse import quote
+
+            disposition = "attachment" if attachment else "inline"
+            self.headers["Content-Disposition"] = f"{disposition}; filename*=UTF-8''{quote(name)}"
 
     def __class_getitem__(cls, item: Any) -> type[Response]:
         return type(cls.__name__, (cls,), {"result_type": item, "__module__": cls.__module__})
+
+    @classmethod
+    def wraps(cls, result: Any) -> bool:
+        """Whether this class can carry ``result`` (an endpoint's or an error hook's); when it
+        cannot, the plain ``Response`` does."""
+        return True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        keys = [k for k in (cls.result_key, cls.message_key, cls.count_key, cls.state_key) if k]
+        if len(set(keys)) < len(keys):
+            raise ValueError(f"{cls.__name__}: two template keys share a name: {keys}")
 
     @classmethod
     def is_template(cls) -> bool:
@@ -127,12 +236,19 @@ class Response:
     # -- rendering -------------------------------------------------------------------------------
 
     def render(self, encode: JsonEncode) -> bytes:
-        """Fill ``body`` and ``content_type`` (once) and return the body."""
+        """Fill ``body`` and ``content_type`` (once), make every header value a ``str``
+        (:func:`header_value`) and return the body."""
+        cls = type(self)
+        headers = self.headers
+        if cls.message_header or cls.count_header or cls.state_header:
+            self._key_headers(headers)
+        for name, value in headers.items():
+            if type(value) is not str or not value.isascii() or "\n" in value or "\r" in value:
+                headers[name] = header_value(name, value)
         if self.body is not None:
             return self.body
-        cls = type(self)
         if cls.result_key or cls.message_key or cls.count_key or cls.state_key:
-            envelope: dict[str, Any] = {}
+            envelope: dict[str, Any] = dict(self.extra) if self.extra else {}
             if cls.result_key:
                 envelope[cls.result_key] = self.result
             if cls.message_key:
@@ -145,7 +261,11 @@ class Response:
             self.content_type = self.content_type or _JSON
             return self.body
         result = self.result
-        if result is None:
+        if result is None and self.error is not None:
+            problem = _problem(self.error, self.message, self.status)
+            self.body = encode(problem)
+            self.content_type = self.content_type or _PROBLEM
+        elif result is None:
             self.body = b""
         elif isinstance(result, str):
             self.body = result.encode()
@@ -157,6 +277,20 @@ class Response:
             self.body = encode(result)
             self.content_type = self.content_type or _JSON
         return self.body
+
+    def _key_headers(self, headers: dict[str, Any]) -> None:
+        cls = type(self)
+        if cls.message_header and self.message:
+            message = str(self.message)
+            if not message.isascii():  # percent-encoded UTF-8: what every client reads the same way
+                from urllib.parse import quote
+
+                message = quote(message, safe=" !#$&'()*+,/:;=?@[]~")
+            headers.setdefault(cls.message_header, message.replace("\r", " ").replace("\n", " "))
+        if cls.count_header and self.count is not None:
+            headers.setdefault(cls.count_header, self.count)
+        if cls.state_header:
+            headers.setdefault(cls.state_header, self.state if self.state is not None else self.status)
 
     def header_items(self, *, content_length: bool = False) -> list[tuple[str, str]]:
         """Every header to send, ``Content-Type`` and ``Set-Cookie`` included; with
@@ -187,27 +321,54 @@ class Response:
     def from_error(cls, error: BaseException, *, request_id: str = "", debug: bool = False) -> Response:
         """The response for an exception: the template's keys when ``cls`` is a template,
         RFC 9457 problem+json otherwise. Only HttpErrors (and debug mode) reveal a message."""
-        status = status_of(error)
-        headers = error.headers if isinstance(error, HttpError) else None
-        if isinstance(error, HttpError):
-            detail = error.message
-        elif debug:
-            detail = f"{type(error).__name__}: {error}"
-        else:
-            detail = None
-        title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+        message = None
+        if not isinstance(error, HttpError) and debug:
+            message = f"{type(error).__name__}: {error}"
         if cls.is_template():
-            state = error.state if isinstance(error, HttpError) else None
-            return cls(None, status=status, headers=headers, message=detail or title, state=state, error=error)
-        problem: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
-        if detail:
-            problem["detail"] = detail
-        if isinstance(error, HttpError) and error.errors:
-            problem["errors"] = error.errors
+            return cls(None, message=message, error=error)
+        problem = _problem(error, message, status_of(error))
         if request_id:
             problem["request_id"] = request_id
-        resp = Response(problem, status=status, headers=headers, content_type=_PROBLEM, error=error)
-        return resp
+        headers = error.headers if isinstance(error, HttpError) else None
+        return Response(problem, status=problem["status"], headers=headers, content_type=_PROBLEM, error=error)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.status}>"
+
+
+def _title(status: int) -> str:
+    return HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+
+
+def _problem(error: BaseException, message: str | None, status: int) -> dict[str, Any]:
+    """The RFC 9457 problem document for ``error``: its message only if it is an HttpError
+    (or ``message`` is given)."""
+    title = _title(status)
+    problem: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    detail = message or (error.message if isinstance(error, HttpError) else None)
+    if detail:
+        problem["detail"] = detail
+    if isinstance(error, HttpError) and error.errors:
+        problem["errors"] = error.errors
+    return problem
+
+
+def header_value(name: str, value: Any) -> str:
+    """A header value as sent, the same on every backend: ``str`` as is, ``bytes`` decoded as
+    latin-1, numbers (and other objects) by ``str()``. Refused (a 500 naming the header, as
+    every backend then answers): ``None`` (an unset value is a bug, not an empty header), a line
+    break anywhere (header injection), characters beyond latin-1 (HTTP cannot carry them)."""
+    if value is None:
+        raise TypeError(f"response header {name!r} is None")
+    if isinstance(value, (bytes, bytearray)):
+        text = bytes(value).decode("latin-1")
+    else:
+        text = value if isinstance(value, str) else str(value)
+    if "\r" in text or "\n" in text:
+        raise ValueError(f"response header {name!r} contains a line break")
+    if not text.isascii():
+        try:
+            text.encode("latin-1")
+        except UnicodeEncodeError:
+            raise ValueError(f"response header {name!r} has characters HTTP cannot carry (beyond latin-1)") from None
+    return text

@@ -7,7 +7,10 @@ Every adaptor hands the core's :class:`~utilmeta.core.response.Response` to its 
   one only if the endpoint set it: it describes the representation, not this message);
 - a ``Content-Length`` on every other answer (a HEAD answer's is the GET body's length, which
   the core sets when it empties the body);
-- no ``Content-Type`` (nor ``Content-Encoding`` / ``Content-Language``) on a bodiless status.
+- no ``Content-Type`` (nor ``Content-Encoding`` / ``Content-Language``) on a bodiless status;
+- a streamed answer (``response.stream``: server-sent events, a large file) has a
+  ``Content-Length`` only when its length is known (a file); otherwise the adaptor sends its
+  chunks as they come with HTTP/1.1 chunked encoding.
 
 Adaptors that write the status line and headers themselves (Tornado's and Sanic's direct
 paths) also take :func:`reason` and :func:`http_date` (``Date`` is the server's to send, RFC 9110
@@ -51,6 +54,8 @@ def status_line(status: int) -> str:
 def framing(response: Response) -> tuple[list[tuple[str, str]], bytes]:
     """The headers to send (``Content-Length`` included where it belongs) and the body."""
     status = response.status
+    if response.stream is not None:  # sent as it comes: a known length is in the headers already
+        return response.header_items(), b""
     if status >= 200 and status not in BODILESS:
         return response.header_items(content_length=True), response.body or b""
     items = response.header_items()

@@ -8,13 +8,16 @@ import os
 import sys
 import threading
 from collections.abc import Callable
+from types import FrameType
 from typing import Any, TypeVar
 
 from utilmeta.conf._access import ACCESS_LOG
-from utilmeta.conf._lookup import current_service, set_current_service
+from utilmeta.conf._lookup import current_service, provide, set_current_service
 from utilmeta.conf.base import Config
 from utilmeta.core.server.backends import ServerAdaptor, resolve
+from utilmeta.core.server.listen import listen_problem
 from utilmeta.utils.exceptions import SetupError
+from utilmeta.utils.text import did_you_mean
 
 __all__ = ["UtilMeta", "get_service"]
 
@@ -23,9 +26,22 @@ Obs = TypeVar("Obs")
 C = TypeVar("C", bound=Config)
 
 _lock = threading.Lock()
-#: name -> (service) -> extra APIs served beside the root API, under the root route. The
-#: ``utilmeta`` package adds ``'docs'`` (from ``ops``), so this layer never imports ``ops``
+#: name -> (service) -> extra APIs served beside the root API, under the root route, where the
+#: user's APIs leave the path free. The ``utilmeta`` package adds ``'docs'`` and ``'index'`` (from
+#: ``ops``), so this layer never imports ``ops``
 SIDE_MOUNTS: dict[str, Callable[[UtilMeta], list[Any]]] = {}
+#: label -> (service) -> a path under the origin to show below the start banner, or None. The
+#: package adds ``'API docs'`` (from ``ops``), so the banner says where the docs page is
+BANNER_LINKS: dict[str, Callable[[UtilMeta], str | None]] = {}
+
+
+def _embed(api: Any, backend: Any, route: str, asynchronous: bool | None, module_name: str) -> Any:
+    from utilmeta.core.server.embed import embed
+
+    return embed(api, backend, route, asynchronous, module_name)
+
+
+provide("embed", _embed)  # API.__as__ (the API layer never imports this one)
 
 
 def get_service() -> UtilMeta | None:
@@ -40,11 +56,41 @@ def _clear_service() -> None:
     set_current_service(None)
 
 
-def _same_origin(a: UtilMeta, b: UtilMeta) -> bool:
+def _same_module(a: UtilMeta, b: UtilMeta) -> bool:
     # `python server.py` creates the service in __main__; importing `server` later re-creates it
     if a.module_name == b.module_name:
         return True
     return bool(a.module_file and a.module_file == b.module_file)
+
+
+def _is_recreation(current: UtilMeta, new: UtilMeta) -> bool:
+    """Whether ``new`` is ``current``'s declaration made again: the same call run again (a
+    factory function called twice), or the same code compiled anew (a reload, ``python server.py``
+    then ``import server``). Another ``UtilMeta(...)`` call of the module is a second service."""
+    if not _same_module(current, new):
+        return False
+    (code, line), (new_code, new_line) = current._created_by, new._created_by
+    if code is new_code:
+        return line == new_line
+    return _qualname(code) == _qualname(new_code)
+
+
+def _qualname(code: Any) -> str:
+    return str(getattr(code, "co_qualname", getattr(code, "co_name", "")))  # co_qualname: Python 3.11+
+
+
+def _creator(module_name: str) -> tuple[Any, int]:
+    """The code object and line of the ``UtilMeta(...)`` call: the nearest frame running in
+    ``module_name``, else the nearest one outside this file."""
+    frame: FrameType | None = sys._getframe(2)
+    outside = None
+    while frame is not None:
+        if frame.f_globals.get("__name__") == module_name:
+            return frame.f_code, frame.f_lineno
+        if outside is None and frame.f_code.co_filename != __file__:
+            outside = frame
+        frame = frame.f_back
+    return (outside.f_code, outside.f_lineno) if outside is not None else (None, 0)
 
 
 def _module_file(module_name: str) -> str | None:
@@ -119,6 +165,8 @@ class UtilMeta:
         self.info = dict(info or {})
         self._api = api
         self._root_api: Any = None
+        #: the root API given by ``service.mount(API, route)`` (on a service created without ``api=``)
+        self._mounted_root: Any = None
         self.configs: dict[type[Config], Config] = {}
         self.startup_hooks: list[Callable[..., Any]] = []
         self.shutdown_hooks: list[Callable[..., Any]] = []
@@ -132,13 +180,16 @@ class UtilMeta:
         self._started_pid = 0
         self._stopped_pid = 0
         self.adaptor: ServerAdaptor = adaptor_cls(self, app)
+        #: the code object (kept alive, so its id is never reused) and line that created the service
+        self._created_by = _creator(self.module_name)
         with _lock:
             current = get_service()
-            if current is not None and not _same_origin(current, self):
+            if current is not None and not _is_recreation(current, self):
+                line = current._created_by[1]
                 raise SetupError(
-                    f"a UtilMeta service ({current.name!r}, created in {current.module_name}) already exists "
-                    f"in this process; only one service can be created per process "
-                    f"(import it with `from utilmeta import service`)"
+                    f"a UtilMeta service ({current.name!r}, created in {current.module_name}"
+                    f"{f' at line {line}' if line else ''}) already exists in this process; only one service "
+                    f"can be created per process (import it with `from utilmeta import service`)"
                 )
             set_current_service(self)
 
@@ -227,25 +278,67 @@ class UtilMeta:
         try:
             module = importlib.import_module(module_name)
         except ImportError as e:
-            raise SetupError(f"api={ref!r}: cannot import {module_name!r}: {e}") from e
+            hint = self._module_hint(e.name) if isinstance(e, ModuleNotFoundError) and e.name else ""
+            raise SetupError(f"api={ref!r}: cannot import {module_name!r}: {e}{hint}") from e
         try:
             return getattr(module, attr)
         except AttributeError:
-            raise SetupError(f"api={ref!r}: module {module_name!r} has no attribute {attr!r}") from None
+            hint = did_you_mean(attr, [n for n in vars(module) if not n.startswith("_")])
+            raise SetupError(f"api={ref!r}: module {module_name!r} has no attribute {attr!r}{hint}") from None
 
-    def mount(self, target: Any, route: str) -> None:
-        """Mount an API class (or, on backends that support it, a foreign WSGI/ASGI app) at ``route``."""
+    def _module_hint(self, missing: str) -> str:
+        """A "did you mean" for a module that is not found: its siblings in the parent package,
+        or for a top-level name the modules beside the service's file."""
+        import pkgutil
+
+        parent = missing.rpartition(".")[0]
+        if parent:
+            package = sys.modules.get(parent)
+            where = list(getattr(package, "__path__", []))
+        else:
+            where = [os.path.dirname(self.module_file)] if self.module_file else []
+        siblings = [".".join(filter(None, (parent, m.name))) for m in pkgutil.iter_modules(where)]
+        return did_you_mean(missing, siblings)
+
+    def mount(self, target: Any = None, route: str = "") -> Any:
+        """Mount an API class (or, on backends that support it, a foreign WSGI/ASGI app) at ``route``.
+
+        On a service created without ``api=``, the API class is the root API and ``route`` the
+        root route (as ``UtilMeta(api=..., route=...)``), and it is the only one; with ``api=``,
+        API classes are served below the root route. Without a target it decorates the API class:
+        ``@service.mount(route='/api')``. A foreign app this backend cannot serve is refused here;
+        a WSGI app on an ASGI backend is wrapped."""
         from utilmeta.core.api import API
 
+        if target is None:
+
+            def decorator(api: F) -> F:
+                self.mount(api, route)
+                return api
+
+            return decorator
         if self._router is not None:
             raise SetupError("service.mount() after the application was built: mount before application()")
         if isinstance(target, type) and issubclass(target, API):
             from utilmeta.core.api.base import SubAPI
 
+            if self._mounted_root is not None:
+                raise SetupError(
+                    f"service.mount({target.__qualname__}): {self._mounted_root.__qualname__} is this service's "
+                    f"root API (mounted first); a service has one: mount {target.__qualname__} on it as an "
+                    f"attribute (name: {target.__qualname__})"
+                )
+            if self._api is None:
+                self._api = self._mounted_root = target
+                self._root_api = None  # an empty one made before this mount gives way
+                self.route = "/" + route.strip("/") if route.strip("/") else ""
+                return target
             path = route.strip("/")
             self.api_mounts.append(SubAPI(path, path, target, None))
-            return
+            return target
+        self.adaptor.check_mount(target, route)
         self.mounts.append((target, "/" + route.strip("/")))
+        return target
 
     def observe(self, observer: Obs) -> Obs:
         """Report every request to ``observer`` (``started`` / ``failed`` / ``finished``, see
@@ -336,15 +429,29 @@ class UtilMeta:
         return self.adaptor.application()
 
     def run(self, **kwargs: Any) -> None:
-        """Serve in the foreground with the backend's own runner (development)."""
+        """Serve in the foreground with the backend's own runner (development). An address it
+        cannot listen on (a port in use) ends the process with one line naming it, before the
+        startup hooks run."""
+        address = self.adaptor.listen_address(kwargs)
+        if address is not None:
+            problem = listen_problem(*address, "with UtilMeta(host=..., port=...) or service.run(host=..., port=...)")
+            if problem is not None:
+                raise SystemExit(f"utilmeta: error: {problem}")
         self.application()
         self.adaptor.run(**kwargs)
 
     def banner(self) -> str:
+        """The start-up lines: service, version, framework, mode and base URL; then the links
+        below it (the docs page)."""
         mode = "async" if self.asynchronous else "sync"
         version = f" {self.version}" if self.version else ""
         framework = f"{self.backend_name} {self.adaptor.version}".strip()
-        return f"UtilMeta service {self.name!r}{version} on {framework} ({mode}) at {self.base_url}"
+        lines = [f"UtilMeta service {self.name!r}{version} on {framework} ({mode}) at {self.base_url}"]
+        for label, link in BANNER_LINKS.items():
+            path = link(self)
+            if path is not None:
+                lines.append(f"  {label}: {self.origin}{path}")
+        return "\n".join(lines)
 
     # -- lifecycle -------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from typing import Any, Literal, NamedTuple
 
 from utilmeta.core.server.backends.base import ServerAdaptor
 from utilmeta.utils.exceptions import SetupError
+from utilmeta.utils.text import did_you_mean
 
 __all__ = [
     "BACKENDS",
@@ -190,7 +191,8 @@ _INSTANCE_ORDER = ("fastapi", "starlette", "flask", "sanic", "tornado", "django"
 
 
 def _unknown(name: str) -> SetupError:
-    return SetupError(f"unknown backend {name!r}; choose one of: {', '.join(sorted(BACKENDS))}")
+    hint = did_you_mean(name, BACKENDS)
+    return SetupError(f"unknown backend {name!r}{hint}; choose one of: {', '.join(sorted(BACKENDS))}")
 
 
 def info(name: str) -> BackendInfo:

@@ -6,7 +6,7 @@ fastapi, django async) use to talk to the core.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, MutableMapping
 from typing import Any
 
 from utilmeta.core.request import Request
@@ -134,10 +134,49 @@ def response_headers(items: Iterable[tuple[str, str]]) -> list[tuple[bytes, byte
     return out
 
 
-async def send_asgi(response: Response, send: Send) -> None:
+async def send_asgi(response: Response, send: Send, receive: Receive | None = None) -> None:
+    """Send the core's answer; a streamed one chunk by chunk, stopped (and its generator closed)
+    when ``receive`` reports the client gone."""
     headers, body = framing(response)
     await send({"type": "http.response.start", "status": response.status, "headers": response_headers(headers)})
-    await send({"type": "http.response.body", "body": body})
+    if response.stream is None:
+        await send({"type": "http.response.body", "body": body})
+    elif receive is None:
+        await _send_stream(response, send)
+    else:
+        await _until_disconnect(_send_stream(response, send), receive)
+
+
+async def _send_stream(response: Response, send: Send) -> None:
+    assert response.stream is not None
+    chunks = response.stream.achunks()
+    try:
+        async for chunk in chunks:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+    finally:
+        await chunks.aclose()
+
+
+async def _until_disconnect(sending: Coroutine[Any, Any, None], receive: Receive) -> None:
+    """Run ``sending`` until it ends or the client disconnects, whichever comes first."""
+    import asyncio
+
+    async def disconnected() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass  # the rest of a request body nobody reads
+
+    send_task = asyncio.ensure_future(sending)
+    watch_task = asyncio.ensure_future(disconnected())
+    try:
+        await asyncio.wait((send_task, watch_task), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (send_task, watch_task):
+            task.cancel()
+        await asyncio.gather(send_task, watch_task, return_exceptions=True)
+    error = send_task.exception() if send_task.done() and not send_task.cancelled() else None
+    if error is not None and not isinstance(error, OSError):  # OSError: the server saw the client go first
+        raise error
 
 
 async def lifespan(lifecycle: Lifecycle, receive: Receive, send: Send) -> None:
@@ -176,7 +215,7 @@ class ASGIApp:
             if not self.lifecycle.started:  # a server that sends no lifespan events
                 await self.lifecycle.astart()
             response = await self.router.acall(request_from_scope(scope, receive, None, self.max_header_size))
-            await send_asgi(response, send)
+            await send_asgi(response, send, receive)
         elif kind == "lifespan":
             await lifespan(self.lifecycle, receive, send)
         elif kind == "websocket":

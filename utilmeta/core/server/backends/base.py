@@ -25,6 +25,9 @@ import weakref
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from utilmeta.core.server.backends.paths import is_asgi_app
+from utilmeta.utils.exceptions import SetupError
+
 if TYPE_CHECKING:
     import asyncio
 
@@ -160,6 +163,18 @@ class ServerAdaptor:
     def check(self) -> None:
         """Refuse configurations this backend cannot serve (called by ``service.setup()``)."""
 
+    def check_mount(self, app: Any, route: str) -> None:
+        """Refuse, at ``service.mount(app, route)``, a foreign app this backend cannot serve. By
+        default an ASGI app under a WSGI server; a WSGI app under an ASGI server is wrapped."""
+        if self.info.serving(self.service.asynchronous).interface == "wsgi" and is_asgi_app(app):
+            asgi_mode = self.info.when_async is not None and self.info.when_async.interface == "asgi"
+            raise SetupError(
+                f"service.mount({app!r}, {route!r}): an ASGI app cannot be served by a {self.name} service "
+                "under a WSGI server; "
+                + ("pass asynchronous=True to UtilMeta(...), " if asgi_mode else "")
+                + "mount it on a starlette or fastapi service, or mount a WSGI app"
+            )
+
     def application(self) -> Any:
         """The native application (WSGI/ASGI callable or framework app) serving the service."""
         raise NotImplementedError
@@ -167,6 +182,17 @@ class ServerAdaptor:
     def run(self, **kwargs: Any) -> None:
         """Serve in the foreground with the framework's own runner; ``kwargs`` go to it."""
         raise NotImplementedError
+
+    #: ``run()`` options that hand the server a socket (or share its port): no address to check
+    _GIVEN_SOCKET = ("sock", "fd", "uds", "unix", "reuse_port")
+
+    def listen_address(self, options: dict[str, Any]) -> tuple[str, int] | None:
+        """Where ``run(**options)`` will listen, for ``service.run()`` to check before anything
+        starts; None when there is nothing to check (the server is handed its socket)."""
+        if any(options.get(k) for k in self._GIVEN_SOCKET):
+            return None
+        port = options.get("port", self.service.port)
+        return (str(options.get("host", self.service.host)), port) if isinstance(port, int) else None
 
     # -- shared by the adaptors --------------------------------------------------------------------
 

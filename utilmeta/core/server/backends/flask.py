@@ -131,6 +131,11 @@ class FlaskServerAdaptor(ServerAdaptor):
         self._native = app
         return app
 
+    def listen_address(self, options: dict[str, Any]) -> tuple[str, int] | None:
+        if os.environ.get("WERKZEUG_RUN_MAIN") == "true":
+            return None  # werkzeug's reloader child: its parent holds the socket and hands it over
+        return super().listen_address(options)
+
     def run(self, **kwargs: Any) -> None:
         app = self.application()
         assert self._dispatcher is not None

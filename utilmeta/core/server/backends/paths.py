@@ -9,11 +9,12 @@ apps are matched by :class:`MountTable`, longest prefix first, on a segment boun
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote
 
-__all__ = ["MountTable", "origin_form", "unquote_path", "wsgi_path", "mounted_environ"]
+__all__ = ["MountTable", "as_asgi", "is_asgi_app", "origin_form", "unquote_path", "wsgi_path", "mounted_environ"]
 
 
 def wsgi_path(environ: dict[str, Any]) -> str:
@@ -46,6 +47,23 @@ def origin_form(target: str) -> str:
 
 def _under(path: str, prefix: str) -> bool:
     return not prefix or path == prefix or (path.startswith(prefix) and path[len(prefix)] == "/")
+
+
+def is_asgi_app(app: Any) -> bool:
+    """Whether a mounted app is an ASGI app (a coroutine function or an object with an async
+    ``__call__``); a WSGI app is a plain callable."""
+    return inspect.iscoroutinefunction(app) or (callable(app) and inspect.iscoroutinefunction(type(app).__call__))
+
+
+def as_asgi(app: Any) -> Any:
+    """A mounted app as an ASGI app: a WSGI app (Flask, Django's WSGIHandler) is wrapped, run on
+    a thread, with the mount prefix moved to its ``SCRIPT_NAME`` (from the scope's ``root_path``)."""
+    if is_asgi_app(app):
+        return app
+    from utilmeta.utils.deps import require
+
+    wsgi = require("asgiref.wsgi", "starlette", package="asgiref")
+    return wsgi.WsgiToAsgi(app)
 
 
 class MountTable:

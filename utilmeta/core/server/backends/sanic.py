@@ -189,12 +189,15 @@ def _make_handler(router: Router, limit: int) -> Any:
     acall = router.acall
     max_header_size = router.ctx.limits.max_header_size
 
-    async def utilmeta_handler(request: Any, path: str = "") -> HTTPResponse:
+    async def utilmeta_handler(request: Any, path: str = "") -> HTTPResponse | None:
         response: Response = await acall(_core_request(request, max_header_size))
         if response.status < 300:
             stream = request.stream
             if stream is not None and stream.request_body:
                 await _drain(stream, limit)
+        if response.stream is not None:
+            await _respond_stream(request, response)
+            return None
         # with a Content-Length: Sanic's ASGI mode sends none of its own
         headers, body = framing(response)
         if not isinstance(request.stream, ASGIApp):  # Sanic's own server sends no Date; ASGI servers do
@@ -202,6 +205,23 @@ def _make_handler(router: Router, limit: int) -> Any:
         return _CoreResponse(body, response.status, headers)
 
     return utilmeta_handler
+
+
+async def _respond_stream(request: Any, response: Response) -> None:
+    """A streamed answer through Sanic's own streaming response (it cancels the handler when
+    the client goes; the generator is closed either way)."""
+    headers, _ = framing(response)
+    if not isinstance(request.stream, ASGIApp):
+        headers.append(("Date", http_date()))
+    native = await request.respond(status=response.status, headers=headers)
+    assert response.stream is not None
+    chunks = response.stream.achunks()
+    try:
+        async for chunk in chunks:
+            await native.send(chunk)
+        await native.eof()
+    finally:
+        await chunks.aclose()
 
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -239,6 +259,10 @@ def _make_direct(router: Router) -> dict[type, Any]:
         status = response.status
         pairs, body = framing(response)
         pairs.append(("Date", http_date()))
+        stream = response.stream
+        chunked = stream is not None and stream.length is None
+        if chunked:
+            pairs.append(("Transfer-Encoding", "chunked"))
         headers = _wire_headers(pairs)
         headers.append(_KEEP_ALIVE if http.keep_alive else _CLOSE)
         data = format_http1_response(status, headers)
@@ -252,12 +276,21 @@ def _make_direct(router: Router) -> dict[type, Any]:
         # REQUEST_MAX_SIZE) or drops the connection for
         http.response_func = None
         await http._send(data)
+        if stream is not None:  # Sanic cancels this task when the client goes
+            chunks = stream.achunks()
+            try:
+                async for chunk in chunks:
+                    await http._send(b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
+                if chunked:
+                    await http._send(b"0\r\n\r\n")
+            finally:
+                await chunks.aclose()
         http.stage = Stage.IDLE
 
     async def asgi(request: Any, stream: Any) -> None:  # a sanic.asgi.ASGIApp
         response: Response = await acall(_core_request(request, max_header_size))
         stream.stage = Stage.IDLE
-        await send_asgi(response, stream.transport.send)
+        await send_asgi(response, stream.transport.send, stream.transport.receive)
 
     return {Http: http1, ASGIApp: asgi}
 
@@ -352,13 +385,11 @@ class SanicServerAdaptor(ServerAdaptor):
     def accepts(cls, app: Any) -> bool:
         return isinstance(app, Sanic)
 
-    def check(self) -> None:
-        if self.service.mounts:
-            app, route = self.service.mounts[0]
-            raise SetupError(
-                f"service.mount({app!r}, {route!r}): sanic cannot serve a foreign app; mount it on a "
-                f"WSGI/ASGI backend (flask, django, starlette, fastapi), or mount an API class"
-            )
+    def check_mount(self, app: Any, route: str) -> None:
+        raise SetupError(
+            f"service.mount({app!r}, {route!r}): sanic cannot serve a foreign app; mount it on a "
+            f"WSGI/ASGI backend (flask, django, starlette, fastapi), or mount an API class"
+        )
 
     def application(self) -> Sanic:
         if self._app is not None:
@@ -376,7 +407,13 @@ class SanicServerAdaptor(ServerAdaptor):
         handler = _make_handler(router, limit)
         # streamed: the core reads the body only when the endpoint needs it; the app's own
         # routes are matched first (a parameter route ranks below every other route)
-        app.add_route(handler, "/", methods=_METHODS, stream=True, name="utilmeta_root")
+        # the app's own "/" keeps the methods it declares (Sanic refuses a second route for them)
+        taken = {m for route in app.router.routes if route.path in ("", "/") for m in route.methods}
+        if "GET" in taken:
+            taken.add("HEAD")
+        root_methods = [m for m in _METHODS if m not in taken]
+        if root_methods:
+            app.add_route(handler, "/", methods=root_methods, stream=True, name="utilmeta_root")
         app.add_route(handler, "/<path:path>", methods=_METHODS, stream=True, strict_slashes=False, name="utilmeta")
 
         async def start(_app: Any) -> None:

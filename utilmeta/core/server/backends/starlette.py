@@ -28,6 +28,7 @@ from starlette.routing import BaseRoute, Match, Mount, NoMatchFound
 
 from utilmeta.core.server.backends.asgi import Receive, Scope, Send, request_from_scope, send_asgi
 from utilmeta.core.server.backends.base import Lifecycle, ServerAdaptor
+from utilmeta.core.server.backends.paths import as_asgi
 
 if TYPE_CHECKING:
     from utilmeta.core.request import Request
@@ -68,7 +69,7 @@ class APIRoute(BaseRoute):
         return request
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send_asgi(await self.router.acall(self.request(scope, receive)), send)
+        await send_asgi(await self.router.acall(self.request(scope, receive)), send, receive)
 
     def url_path_for(self, name: str, /, **path_params: Any) -> Any:
         raise NoMatchFound(name, path_params)
@@ -107,7 +108,7 @@ class _Direct:
             found = self.match(_route_path(scope))
             if found is not None:
                 # APIRoute.handle, inlined (one coroutine less per request) and given the match
-                await send_asgi(await self.router.acall(self.route.request(scope, receive), found), send)
+                await send_asgi(await self.router.acall(self.route.request(scope, receive), found), send, receive)
                 return
         await self.stack(scope, receive, send)
 
@@ -167,7 +168,7 @@ class StarletteServerAdaptor(ServerAdaptor):
                 app.debug = False  # never tracebacks in production responses
         route = APIRoute(service)
         router = app.router
-        router.routes[0:0] = [route, *(Mount(path, app=target) for target, path in service.mounts)]
+        router.routes[0:0] = [route, *(Mount(path, app=as_asgi(target)) for target, path in service.mounts)]
         if getattr(router.default, "__func__", None) is type(router).not_found:
             router.default = _Fallback(app, route, router.default)
         router.lifespan_context = _with_hooks(self.lifecycle, router.lifespan_context)

@@ -24,7 +24,6 @@ and shutdown hooks at exit.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import re
 import signal
 from collections.abc import Awaitable, Callable, Container, Iterable
@@ -38,6 +37,7 @@ from tornado.httputil import (
     HTTPServerRequest,
     ResponseStartLine,
 )
+from tornado.iostream import StreamClosedError
 from tornado.log import app_log
 from tornado.routing import AnyMatches, Matcher, PathMatches, Rule
 from tornado.routing import Router as Router_
@@ -49,7 +49,7 @@ from utilmeta.core.request.request import Headers, HeaderSource, fold
 from utilmeta.core.response import Response
 from utilmeta.core.response.wire import framing, http_date, reason
 from utilmeta.core.server.backends.base import Lifecycle, ServerAdaptor
-from utilmeta.core.server.backends.paths import MountTable, mounted_environ, origin_form, unquote_path
+from utilmeta.core.server.backends.paths import MountTable, is_asgi_app, mounted_environ, origin_form, unquote_path
 from utilmeta.utils.exceptions import SetupError
 
 __all__ = ["TornadoServerAdaptor"]
@@ -146,6 +146,7 @@ class _CoreHandler(RequestHandler):
     _parts: list[bytes] | None = None
     _size = 0
     _counted = False
+    _streaming: asyncio.Task[Any] | None = None
 
     def set_default_headers(self) -> None:
         self.clear_header("Content-Type")  # the core sets its own, or none
@@ -183,7 +184,16 @@ class _CoreHandler(RequestHandler):
                 self.add_header(name, value)
             else:
                 self.set_header(name, value)
-        if body:
+        if response.stream is not None:
+            self._streaming = asyncio.current_task()
+
+            async def write(chunk: bytes) -> None:
+                self.write(chunk)
+                await self.flush()
+
+            if await _pump(response, write):
+                self.finish()
+        elif body:
             self.finish(body)
         else:
             self.finish()  # finish(b"") counts as a body, which Tornado refuses for a 204
@@ -196,7 +206,25 @@ class _CoreHandler(RequestHandler):
             self.state.release()
 
     def on_connection_close(self) -> None:
+        streaming, self._streaming = self._streaming, None
+        if streaming is not None:
+            streaming.cancel()  # the event stream stops now, not at its next event
         self.on_finish()
+
+
+async def _pump(response: Response, write: Callable[[bytes], Awaitable[None]]) -> bool:
+    """Write a streamed answer's chunks until it ends (True) or the client goes (False); its
+    generator is closed either way."""
+    assert response.stream is not None
+    chunks = response.stream.achunks()
+    try:
+        async for chunk in chunks:
+            await write(chunk)
+        return True
+    except (asyncio.CancelledError, StreamClosedError):
+        return False
+    finally:
+        await chunks.aclose()
 
 
 def _header_value(value: str) -> str:
@@ -272,6 +300,9 @@ class _CoreDelegate(HTTPMessageDelegate):
             if self.error is not None:
                 raise self.error
             assert self.response is not None
+            if self.response.stream is not None:
+                asyncio.ensure_future(self._stream(self.response))
+                return
             self._write(self.response)
         except Exception as e:
             self.error = self.response = None
@@ -290,6 +321,31 @@ class _CoreDelegate(HTTPMessageDelegate):
     def _write(self, response: Response) -> None:
         status = response.status
         pairs, body = framing(response)
+        connection = self.request.connection
+        assert connection is not None
+        connection.set_close_callback(None)  # type: ignore[attr-defined]
+        connection.write_headers(ResponseStartLine("", status, reason(status)), self._headers(pairs), body)
+        connection.finish()
+
+    async def _stream(self, response: Response) -> None:
+        """A streamed answer, chunked, each chunk written as it comes; stopped at once when the
+        client goes."""
+        pairs, _ = framing(response)
+        connection = self.request.connection
+        assert connection is not None
+        task = asyncio.current_task()
+        assert task is not None
+        connection.set_close_callback(task.cancel)  # type: ignore[attr-defined]
+        try:
+            start = ResponseStartLine("", response.status, reason(response.status))
+            connection.write_headers(start, self._headers(pairs))
+            if await _pump(response, connection.write):
+                connection.set_close_callback(None)  # type: ignore[attr-defined]
+                connection.finish()
+        finally:
+            self.on_connection_close()
+
+    def _headers(self, pairs: list[tuple[str, str]]) -> HTTPHeaders:
         headers = HTTPHeaders()
         headers["Server"] = self.target.server
         headers["Date"] = http_date()
@@ -298,11 +354,7 @@ class _CoreDelegate(HTTPMessageDelegate):
                 headers.add(name, _header_value(value))
             else:
                 headers[name] = _header_value(value)
-        connection = self.request.connection
-        assert connection is not None
-        connection.set_close_callback(None)  # type: ignore[attr-defined]
-        connection.write_headers(ResponseStartLine("", status, reason(status)), headers, body)
-        connection.finish()
+        return headers
 
 
 class _CoreTarget(Router_):
@@ -334,10 +386,6 @@ class _CoreExecutor(Executor):
         from utilmeta.core.api.handler import _get_executor
 
         return _get_executor().submit(fn, *args, **kwargs)
-
-
-def _is_asgi(app: Any) -> bool:
-    return inspect.iscoroutinefunction(app) or inspect.iscoroutinefunction(type(app).__call__)
 
 
 def _below(app: Callable[..., Any], prefix: str) -> Callable[..., Any]:
@@ -385,17 +433,19 @@ class TornadoServerAdaptor(ServerAdaptor):
     def accepts(cls, app: Any) -> bool:
         return isinstance(app, Application)
 
-    def check(self) -> None:
-        for app, route in self.service.mounts:
-            if _is_asgi(app):
-                raise SetupError(
-                    f"service.mount({app!r}, {route!r}): tornado serves mounted WSGI apps only; "
-                    f"mount an ASGI app on starlette, fastapi or an asynchronous django service"
-                )
+    def check_mount(self, app: Any, route: str) -> None:
+        if is_asgi_app(app):
+            raise SetupError(
+                f"service.mount({app!r}, {route!r}): tornado serves mounted WSGI apps only; "
+                f"mount an ASGI app on starlette, fastapi or an asynchronous django service"
+            )
 
-    def application(self) -> Application:
-        if self._app is not None:
-            return self._app
+    def rule(self) -> Rule:
+        """The rule serving the API paths, for an application of the user's own making
+        (``API.__as__(tornado, route)``): other paths fall through to its other rules."""
+        return Rule(_APIPaths(self.service.router), self._handler())
+
+    def _handler(self) -> type[_CoreHandler]:
         router = self.service.router
         handler: type[_CoreHandler] = stream_request_body(
             type(
@@ -411,6 +461,13 @@ class TornadoServerAdaptor(ServerAdaptor):
                 },
             )
         )
+        return handler
+
+    def application(self) -> Application:
+        if self._app is not None:
+            return self._app
+        router = self.service.router
+        handler = self._handler()
         # the API first, then the mounted apps, then (the core's 404) everything else
         mounts = _mount_rules(self.service.mounts)
         app = self.app

@@ -115,6 +115,8 @@ def request_from_environ(environ: dict[str, Any], native: Any = None) -> Request
 def send_wsgi(response: Response, start_response: StartResponse) -> Iterable[bytes]:
     headers, body = framing(response)
     start_response(status_line(response.status), headers)
+    if response.stream is not None:
+        return response.stream.chunks()
     return [body]
 
 

@@ -55,8 +55,6 @@ class DjangoServerAdaptor(ServerAdaptor):
         return isinstance(app, WSGIHandler | ASGIHandler)
 
     def check(self) -> None:
-        from utilmeta.core.server.backends.django.handlers import is_asgi_app
-
         service = self.service
         if self.app is not None:
             from django.core.handlers.asgi import ASGIHandler
@@ -68,13 +66,6 @@ class DjangoServerAdaptor(ServerAdaptor):
                     "backend= is a Django WSGIHandler but the service is asynchronous: pass an ASGIHandler "
                     "(django.core.asgi.get_asgi_application()) or asynchronous=False"
                 )
-        if not service.asynchronous:
-            for target, route in service.mounts:
-                if getattr(target, "urls", None) is None and is_asgi_app(target):
-                    raise SetupError(
-                        f"service.mount({target!r}, {route!r}): an ASGI app cannot be served by a synchronous "
-                        "(WSGI) django service; pass asynchronous=True or mount a WSGI app"
-                    )
 
     def application(self) -> Any:
         if self._application is None:

@@ -15,7 +15,6 @@ project has no URL patterns at all, every path goes to the core (its 404s).
 from __future__ import annotations
 
 import asyncio
-import inspect
 import threading
 import weakref
 from collections.abc import Iterable
@@ -30,18 +29,14 @@ from django.db import close_old_connections, connections, reset_queries
 
 from utilmeta.core.request import Request
 from utilmeta.core.server.backends.asgi import Receive, Scope, Send, lifespan, request_from_scope, send_asgi
-from utilmeta.core.server.backends.paths import MountTable, mounted_environ
+from utilmeta.core.server.backends.paths import MountTable, as_asgi, mounted_environ
 from utilmeta.core.server.backends.wsgi import StartResponse, request_from_environ, send_wsgi
 
 if TYPE_CHECKING:
     from utilmeta.core.api.router import Match
     from utilmeta.core.server.service import UtilMeta
 
-__all__ = ["UtilMetaWSGIHandler", "UtilMetaASGIHandler", "adopt", "is_asgi_app"]
-
-
-def is_asgi_app(app: Any) -> bool:
-    return inspect.iscoroutinefunction(app) or (callable(app) and inspect.iscoroutinefunction(type(app).__call__))
+__all__ = ["UtilMetaWSGIHandler", "UtilMetaASGIHandler", "adopt"]
 
 
 def _no_django_urls() -> bool:
@@ -103,10 +98,8 @@ class _Dispatch:
         for app, route in service.mounts:
             if getattr(app, "urls", None) is not None:
                 continue  # a Django router: served through the URLconf
-            if service.asynchronous and not is_asgi_app(app):
-                from asgiref.wsgi import WsgiToAsgi
-
-                app = WsgiToAsgi(app)
+            if service.asynchronous:
+                app = as_asgi(app)
             mounts.append((app, route))
         self._mounts = MountTable(mounts)
         self._all_core = False  # no Django URL patterns: the core answers what no mount does
@@ -207,7 +200,7 @@ class UtilMetaASGIHandler(ASGIHandler, _Dispatch):
             request = request_from_scope(scope, receive, None, self._router.ctx.limits.max_header_size)
             found = None if self._core_first else self._router.match(request.path)
             if found is not None or self._core_first:
-                await self._aserve(request, scope, send, found)
+                await self._aserve(request, scope, send, found, receive)
                 return
         elif kind == "lifespan":
             await self._lifespan(receive, send)
@@ -223,16 +216,18 @@ class UtilMetaASGIHandler(ASGIHandler, _Dispatch):
                 return
         if kind == "http":
             if self._all_core:
-                await self._aserve(request, scope, send)
+                await self._aserve(request, scope, send, None, receive)
             else:
                 await super().__call__(scope, receive, send)
         elif kind == "websocket":
             await receive()  # websocket.connect
             await send({"type": "websocket.close", "code": 1000})
 
-    async def _aserve(self, request: Request, scope: Scope, send: Send, found: Match | None = None) -> None:
+    async def _aserve(
+        self, request: Request, scope: Scope, send: Send, found: Match | None = None, receive: Receive | None = None
+    ) -> None:
         if not self._signals:
-            await send_asgi(await self._router.acall(request, found), send)
+            await send_asgi(await self._router.acall(request, found), send, receive)
             return
         # each signal costs a thread hop: skip it when its receivers would find nothing to do
         if _foreign_receivers(signals.request_started) or _opened():
@@ -242,7 +237,7 @@ class UtilMetaASGIHandler(ASGIHandler, _Dispatch):
         finally:
             if _foreign_receivers(signals.request_finished) or _opened():
                 await _asend(signals.request_finished, sender=self.__class__)
-        await send_asgi(response, send)
+        await send_asgi(response, send, receive)
 
 
 _ADOPTED: dict[type, type] = {}

@@ -1,0 +1,1 @@
+"""API specifications: ``utilmeta.core.api.specs.openapi.OpenAPI`` (UtilMeta's import path)."""
