@@ -122,7 +122,9 @@ def test_bulk_save_costs_two_statements_per_table(blog: tuple[str, dict]) -> Non
 
 def test_bulk_save_updates_and_replaces_links(blog: tuple[str, dict]) -> None:
     alias, data = blog
-    saved = ArticleIn.bulk_save([{"title": "a", "author_id": data["users"][0].pk, "tags": [data["tags"][0].pk]}], using=alias)
+    saved = ArticleIn.bulk_save(
+        [{"title": "a", "author_id": data["users"][0].pk, "tags": [data["tags"][0].pk]}], using=alias
+    )
     key = saved[0].pk
 
     class Retag(orm.Schema[Article]):
@@ -175,7 +177,9 @@ def test_async_twins(blog: tuple[str, dict]) -> None:
     new = ArticleIn(title="async", author_id=data["users"][2].pk, tags=[data["tags"][1].pk])
     key = async_to_sync(new.asave)(using=alias)
     assert tag_names(alias, key) == ["db"]
-    saved = async_to_sync(ArticleIn.abulk_save)([{"title": "async bulk", "author_id": data["users"][2].pk}], using=alias)
+    saved = async_to_sync(ArticleIn.abulk_save)(
+        [{"title": "async bulk", "author_id": data["users"][2].pk}], using=alias
+    )
     assert Article.objects.using(alias).filter(pk=saved[0].pk).exists()
     with pytest.raises(Conflict):
         async_to_sync(UserIn(username="bob").asave)(using=alias)

@@ -166,7 +166,7 @@ class Writer:
             self.set_key(obj, key)
             entry[2] = key
         for field, keys in self.links(obj).items():
-            getattr(self.model(pk=key), field.name).set(keys)
+            getattr(self.stored(key, db), field.name).set(keys)
         if with_relations:
             self._save_children(obj, key, db, trail)
         return key
@@ -179,11 +179,19 @@ class Writer:
             child_writer = writer_of(_shape(self._hint(name))[1])
             if field.many_to_many:
                 keys = [child_writer._save(child, False, False, True, db, trail) for child in children]
-                getattr(self.model(pk=key), field.name).set(keys)
+                getattr(self.stored(key, db), field.name).set(keys)
             else:  # a reverse foreign key: the children point at this row
                 link = field.field.attname
                 for child in children:
                     child_writer._save(_with(child, link, key), False, False, True, db, trail)
+
+    def stored(self, key: Any, db: str) -> models.Model:
+        """A model instance standing for the stored row ``key`` of database ``db`` (no query), for
+        its related managers."""
+        instance = self.model(pk=key)
+        instance._state.adding = False
+        instance._state.db = db
+        return instance
 
     def _hint(self, name: str) -> Any:
         from typing import get_type_hints
