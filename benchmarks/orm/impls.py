@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 from django.db.models import Count, F, OuterRef, Prefetch, Subquery, Window
-from django.db.models.functions import RowNumber
+from django.db.models.functions import Coalesce, RowNumber
 
 from benchmarks.orm.benchapp.models import Article, Comment, Tag, User
 from utilmeta.core import orm
@@ -19,10 +19,9 @@ from utilmeta.core import orm
 # -- hand-written: values_list() and grouping, 3 queries ---------------------------------------
 
 
-def _comments_num() -> Subquery:
-    return Subquery(
-        Comment.objects.filter(article=OuterRef("pk")).order_by().values("article").annotate(n=Count("pk")).values("n")
-    )
+def _comments_num() -> Any:
+    counted = Comment.objects.filter(article=OuterRef("pk")).order_by().values("article").annotate(n=Count("pk"))
+    return Coalesce(Subquery(counted.values("n")), 0)  # no comments: no row, so NULL, so 0
 
 
 def _latest(ids: list[int], using: str) -> Any:
@@ -50,7 +49,7 @@ def _hand_build(rows: list[tuple], tags: Any, comments: Any) -> bytes:
                 "title": title,
                 "author": {"id": author_id, "username": username},
                 "tags": tag_map.get(pk, []),
-                "comments_num": n or 0,
+                "comments_num": n,
                 "latest_comments": comment_map.get(pk, []),
             }
             for pk, title, author_id, username, n in rows
@@ -266,3 +265,76 @@ def pydantic(using: str, limit: int) -> bytes:
 
 READS = {"hand-written": hand, "utilmeta": utilmeta, "DRF": drf, "Ninja": ninja, "pydantic": pydantic}
 AREADS = {"hand-written": ahand, "utilmeta": autilmeta}
+
+
+# -- the write task: N new articles with 5 existing tags each ------------------------------------
+
+WRITE_TITLE = "bench write"
+
+
+def write_items(n: int, users: list[int], tags: list[int]) -> list[dict[str, Any]]:
+    from datetime import datetime, timezone
+
+    now = datetime(2026, 6, 1, tzinfo=timezone.utc)
+    return [
+        {
+            "title": WRITE_TITLE,
+            "body": "x" * 400,
+            "author_id": users[i % len(users)],
+            "created": now,
+            "tags": [tags[(i + k) % len(tags)] for k in range(5)],
+        }
+        for i in range(n)
+    ]
+
+
+def hand_write(using: str, items: list[dict[str, Any]]) -> None:
+    rows = Article.objects.using(using).bulk_create(
+        [Article(**{k: v for k, v in item.items() if k != "tags"}) for item in items]
+    )
+    through = Article.tags.through
+    through.objects.using(using).bulk_create(
+        [through(article_id=row.pk, tag_id=t) for row, item in zip(rows, items, strict=True) for t in item["tags"]]
+    )
+
+
+class ArticleIn(orm.Schema[Article]):
+    title: str
+    body: str
+    author_id: int
+    created: Any
+    tags: list[int]
+
+
+def utilmeta_write(using: str, items: list[dict[str, Any]]) -> None:
+    ArticleIn.bulk_save(items, using=using)
+
+
+_DRF_IN: Any = None
+
+
+def drf_write(using: str, items: list[dict[str, Any]]) -> None:
+    from rest_framework import serializers
+
+    global _DRF_IN
+    if _DRF_IN is None:
+
+        class ArticleW(serializers.ModelSerializer):
+            tags = serializers.PrimaryKeyRelatedField(many=True, queryset=Tag.objects.all())
+
+            class Meta:
+                model = Article
+                fields = ["title", "body", "author", "created", "tags"]
+
+        _DRF_IN = ArticleW
+    data = [{**{k: v for k, v in item.items() if k != "author_id"}, "author": item["author_id"]} for item in items]
+    serializer = _DRF_IN(data=data, many=True)
+    serializer.is_valid(raise_exception=True)
+    serializer.save()
+
+
+WRITES = {"hand-written": hand_write, "utilmeta": utilmeta_write, "DRF": drf_write}
+
+
+def cleanup(using: str) -> None:
+    Article.objects.using(using).filter(title=WRITE_TITLE).delete()

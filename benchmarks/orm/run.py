@@ -160,12 +160,43 @@ def _peak(call: Callable[[], Any]) -> int:
         tracemalloc.stop()
 
 
+def write(engine: str, alias: str, args: argparse.Namespace) -> None:
+    """The write task: ``--writes`` new articles with 5 existing tags each, per contender; each
+    call from the same state (its rows deleted after it, outside the timing)."""
+    from benchmarks.orm import impls
+    from benchmarks.orm.benchapp.models import Article, Tag, User
+
+    users = list(User.objects.using(alias).values_list("pk", flat=True)[:50])
+    tags = list(Tag.objects.using(alias).values_list("pk", flat=True))
+    items = impls.write_items(args.writes, users, tags)
+    print(f"{engine:<11} write: {args.writes:,} articles, 5 tags each")
+    base = None
+    for name, func in impls.WRITES.items():
+        if name == "DRF" and alias != "default":
+            print(f"{engine:<11} {name:<13} {'sync':<5} n/a: DRF serializers write to the default database only")
+            continue
+        impls.cleanup(alias)
+        call = functools.partial(func, alias, items)
+        statements = _statements(alias, call)
+        assert Article.objects.using(alias).filter(title=impls.WRITE_TITLE).count() == args.writes
+        best = float("inf")
+        for _ in range(args.repeat):
+            impls.cleanup(alias)
+            start = time.perf_counter()
+            call()
+            best = min(best, time.perf_counter() - start)
+        impls.cleanup(alias)
+        base = base or best
+        print(f"{engine:<11} {name:<13} {'sync':<5} {best * 1000:8.2f} {best / base:7.2f} {statements:5d}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engines", default="sqlite,postgresql")
     parser.add_argument("--seconds", type=float, default=2.0, help="timing per contender and mode")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--rows", type=int, default=500)
+    parser.add_argument("--writes", type=int, default=1000)
     parser.add_argument("--data", default=os.path.join(tempfile.gettempdir(), "utilmeta-orm-bench.sqlite3"))
     args = parser.parse_args(argv)
     aliases = setup(args.engines.split(","), args.data)
@@ -202,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
         if "sync" in base and "async" in base:
             print(f"{engine:<11} async ÷ sync (hand-written): {base['async'] / base['sync']:.2f}")
+        write(engine, alias, args)
     return 0
 
 
