@@ -35,6 +35,22 @@ ENGINES = {
 }
 
 
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+#: databases nobody serves: what a request meets when the database is down
+DOWN = {
+    "down-postgresql": Database(
+        name="test", engine="postgresql", host="127.0.0.1", port=_closed_port(), user="postgres"
+    ),
+    "down-mariadb": Database(name="test", engine="mysql", host="127.0.0.1", port=_closed_port(), user="root"),
+}
+
+
 def _reachable(address: tuple[str, int] | None) -> bool:
     if address is None:
         return True
@@ -57,6 +73,7 @@ def _configure() -> None:
     service = UtilMeta("utilmeta_orm_tests", backend="django")
     databases = {"default": ENGINES["sqlite"][1]}
     databases.update({alias: db for alias, (_, db) in ENGINES.items() if alias != "sqlite" and REACHABLE[alias]})
+    databases.update(DOWN)
     service.use(DjangoSettings(apps=["ormblog"]))
     service.use(DatabaseConnections(databases))
     service.setup()

@@ -173,7 +173,7 @@ class Schema(msgspec.Struct, metaclass=SchemaMeta, kw_only=True, dict=True):
         """Save many (instances or dicts, validated) in bulk: per batch one INSERT, one UPDATE
         and, per many-to-many field, one DELETE and one INSERT of links. Returns the instances,
         keys set."""
-        return cls._writer().bulk_save(data, must_create, must_update, transaction, using, batch_size)  # type: ignore[no-any-return]
+        return cls._writer().bulk_save(data, must_create, must_update, transaction, using, batch_size)
 
     @classmethod
     async def abulk_save(
@@ -187,11 +187,11 @@ class Schema(msgspec.Struct, metaclass=SchemaMeta, kw_only=True, dict=True):
     ) -> list[S]:
         from asgiref.sync import sync_to_async
 
-        return await sync_to_async(cls.bulk_save)(data, must_create, must_update, transaction, using, batch_size)  # type: ignore[arg-type]
+        return await sync_to_async(cls.bulk_save)(data, must_create, must_update, transaction, using, batch_size)
 
     def commit(self, queryset: Any) -> int:
         """Update every row of ``queryset`` with this instance's set fields; the rows updated."""
-        return type(self)._writer().commit(self, queryset)  # type: ignore[no-any-return]
+        return type(self)._writer().commit(self, queryset)
 
     async def acommit(self, queryset: Any) -> int:
         from asgiref.sync import sync_to_async

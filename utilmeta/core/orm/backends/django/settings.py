@@ -29,6 +29,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from utilmeta.conf.base import Config
+from utilmeta.core.orm.backends.django import errors
 from utilmeta.utils.exceptions import SetupError
 
 if TYPE_CHECKING:
@@ -243,6 +244,7 @@ class DjangoSettings(Config):
         if not settings.configured:
             settings.configure(**self.django_settings(service))
         django.setup()
+        errors.register()
 
 
 def ensure_settings(service: UtilMeta) -> None:
@@ -256,6 +258,7 @@ def ensure_settings(service: UtilMeta) -> None:
     if not settings.configured and not os.environ.get("DJANGO_SETTINGS_MODULE"):
         settings.configure(**DjangoSettings().django_settings(service))
     django.setup()
+    errors.register()
 
 
 def ensure_django(service: UtilMeta) -> None:

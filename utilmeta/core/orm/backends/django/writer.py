@@ -317,7 +317,7 @@ def _unique_groups(model: Any) -> list[tuple[str, ...]]:
     """The column groups a row must not share with another: unique fields, ``unique_together``,
     unconditional ``UniqueConstraint``s."""
     opts = model._meta
-    groups = [(f.attname,) for f in opts.concrete_fields if f.unique and not f.primary_key]
+    groups: list[tuple[str, ...]] = [(f.attname,) for f in opts.concrete_fields if f.unique and not f.primary_key]
     groups += [tuple(opts.get_field(n).attname for n in fields) for fields in opts.unique_together]
     groups += [
         tuple(opts.get_field(n).attname for n in c.fields)
