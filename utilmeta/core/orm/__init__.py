@@ -7,12 +7,14 @@ field's value comes from; ``orm.Query[Model]`` turns query parameters into a Que
 (``utilmeta/core/orm/query.py``). Importing this package imports no framework.
 """
 
+from utilmeta.core.orm.atomic import Atomic
 from utilmeta.core.orm.databases import Database, DatabaseConnections
 from utilmeta.core.orm.fields import Field
 from utilmeta.core.orm.query import Filter, Limit, Offset, Order, OrderBy, Page, Query
 from utilmeta.core.orm.schema import Schema
 
 __all__ = [
+    "Atomic",
     "Database",
     "DatabaseConnections",
     "Field",

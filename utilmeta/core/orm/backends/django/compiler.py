@@ -22,9 +22,11 @@ bounds the nesting, so a cycle of schemas is an error when the plan is compiled,
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import types
 import typing
+import warnings
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -45,7 +47,7 @@ if TYPE_CHECKING:  # the schema layer calls this module, never the reverse
     from utilmeta.core.orm.fields import Field
     from utilmeta.core.orm.schema import Schema
 
-__all__ = ["Plan", "compile_plan"]
+__all__ = ["Plan", "compile_plan", "SchemaError", "SchemaWarning"]
 
 _ROW_NUMBER = "_um_row"
 
@@ -70,16 +72,21 @@ class SchemaError(TypeError):
     """An ``orm.Schema`` declaration that cannot be queried; says which field and why."""
 
 
+class SchemaWarning(UserWarning):
+    """A schema field the plan leaves out (a required field that is not the model's)."""
+
+
 def is_schema(tp: Any) -> bool:
     """``tp`` is an ``orm.Schema[Model]`` class (told by its attributes: this module is below the
     schema layer and does not import it)."""
     return isinstance(tp, type) and getattr(tp, "__model__", None) is not None and hasattr(tp, "__orm_fields__")
 
 
-def _max_depth() -> int:
+def _preference(name: str, default: Any) -> Any:
+    """A ``Preference`` option of the current service (its default without one)."""
     service = current_service()
     preference = service.preference if service is not None else None
-    return int(getattr(preference, "orm_schema_query_max_depth", 100))
+    return getattr(preference, name, default)
 
 
 # -- annotations -------------------------------------------------------------------------------
@@ -282,6 +289,7 @@ class Plan:
         self.namespace: dict[str, Any] = {}
         self.build: Callable[[tuple[Any, ...], list[dict[Any, Any]]], Any] = None  # type: ignore[assignment]
         self.pk_index = 0
+        self.gather = False
 
     # compile-time helpers
 
@@ -328,9 +336,13 @@ class Plan:
         return [build(row, ctx) for row in rows]
 
     async def ainstances(self, rows: list[tuple[Any, ...]], using: str) -> list[Any]:
-        ctx = [
-            await relation.afetch(_keys(rows, relation.key_index), using) if rows else {} for relation in self.relations
-        ]
+        ctx: list[dict[Any, Any]]
+        if not rows:
+            ctx = [{} for _ in self.relations]
+        elif self.gather and len(self.relations) > 1:  # Preference(orm_default_gather_async_fields)
+            ctx = list(await asyncio.gather(*(r.afetch(_keys(rows, r.key_index), using) for r in self.relations)))
+        else:
+            ctx = [await relation.afetch(_keys(rows, relation.key_index), using) for relation in self.relations]
         build = self.build
         return [build(row, ctx) for row in rows]
 
@@ -426,9 +438,13 @@ class Plan:
 
 def compile_plan(schema: type[Schema]) -> Plan:
     """The plan of ``schema`` (called once per schema class, on first use)."""
-    plan = Plan(schema, schema.__model__)
-    plan.finish(_Compiler(plan, _max_depth()).schema(schema, "", 0))
-    return plan
+    compiler = _Compiler(
+        None,
+        int(_preference("orm_schema_query_max_depth", 100)),
+        bool(_preference("orm_raise_non_exists_required_field", False)),
+        bool(_preference("orm_default_gather_async_fields", False)),
+    )
+    return compiler.root(schema)
 
 
 def _walk(model: type[models.Model], path: str) -> list[Any]:
@@ -490,9 +506,25 @@ def _queryset_link(owner: type[models.Model], queryset: QuerySet, relation: str 
 
 
 class _Compiler:
-    def __init__(self, plan: Plan, max_depth: int):
-        self.plan = plan
+    """Compiles one plan; a to-many relation's plan is compiled by another (:meth:`root`), with
+    the same options."""
+
+    def __init__(self, plan: Plan | None, max_depth: int, strict: bool, gather: bool):
+        self.plan: Plan = plan  # type: ignore[assignment]  # None only to call root()
         self.max_depth = max_depth
+        self.strict = strict  # orm_raise_non_exists_required_field
+        self.gather = gather  # orm_default_gather_async_fields
+
+    def root(self, schema: type[Schema], link: str | None = None, depth: int = 0) -> Plan:
+        """The plan of ``schema`` queried on its own (``link``: the lookup back to the owner,
+        selected first, for a to-many relation's plan)."""
+        plan = Plan(schema, schema.__model__)
+        plan.gather = self.gather
+        if link is not None:
+            plan.column(link)
+        compiler = _Compiler(plan, self.max_depth, self.strict, self.gather)
+        plan.finish(compiler.schema(schema, "", depth))
+        return plan
 
     def where(self, schema: type[Schema], name: str) -> str:
         return f"{schema.__qualname__}.{name}"
@@ -572,7 +604,16 @@ class _Compiler:
         except FieldDoesNotExist:
             if has_default:
                 return None  # not a model field: the declared default is the value
-            raise SchemaError(f"{where}: {model.__name__} has no field {path.replace('__', '.')!r}") from None
+            message = f"{where}: {model.__name__} has no field {path.replace('__', '.')!r}"
+            if self.strict:
+                raise SchemaError(message) from None
+            warnings.warn(
+                f"{message}; it is left unset in the output "
+                f"(Preference(orm_raise_non_exists_required_field=True) makes this an error)",
+                SchemaWarning,
+                stacklevel=2,
+            )
+            return self.plan.name(msgspec.UNSET)
         many, item, optional = _shape(annotation)
         to_many = [f for f in chain if f.is_relation and (f.one_to_many or f.many_to_many)]
         last = chain[-1]
@@ -589,9 +630,7 @@ class _Compiler:
                         f"declare it on the schema of the related model"
                     )
                 self.check_model(where, item, last.related_model)
-                related = Plan(item, item.__model__)
-                related.column(_link(last))
-                related.finish(_Compiler(related, self.max_depth).schema(item, "", depth + 1))
+                related = self.root(item, _link(last), depth + 1)
                 return self.relation(_Related(related, _link(last), pk_index), pk_index, many=True)
             target = last if not last.is_relation else last.related_model._meta.pk
             if last.is_relation:
@@ -671,9 +710,7 @@ class _Compiler:
             window = (queryset.query.low_mark, queryset.query.high_mark)
             queryset = queryset._chain()
             queryset.query.clear_limits()
-        related = Plan(item, item.__model__)
-        related.column(link)
-        related.finish(_Compiler(related, self.max_depth).schema(item, "", depth + 1))
+        related = self.root(item, link, depth + 1)
         return self.relation(_Related(related, link, pk_index, queryset, window), pk_index, many=True)
 
     def function(
@@ -690,8 +727,5 @@ class _Compiler:
                 f"def {getattr(func, '__name__', 'func')}(*pks) -> {{pk: value}} (one call, not one per row)"
             )
         many, item, _ = _shape(annotation)
-        plan = None
-        if is_schema(item):
-            plan = Plan(item, item.__model__)
-            plan.finish(_Compiler(plan, self.max_depth).schema(item, "", depth + 1))
+        plan = self.root(item, None, depth + 1) if is_schema(item) else None
         return self.relation(_Function(func, pk_index, plan, many), pk_index, many=many)
