@@ -188,7 +188,6 @@ def test_a_schema_is_a_struct_for_encoding_and_validation() -> None:
 @pytest.mark.parametrize(
     "body, message",
     [
-        ("missing: str", "Article has no field 'missing'"),
         ("tags: str", "annotate it as List"),
         ("title: list[str]", "one value per row"),
         ("author: TagSchema", "TagSchema is a schema of Tag"),
