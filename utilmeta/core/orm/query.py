@@ -281,7 +281,10 @@ class Query(msgspec.Struct, metaclass=QueryMeta, kw_only=True):
             if isinstance(part, OrderBy):
                 value = getattr(self, name)
                 if value is not msgspec.UNSET:
-                    part.parse(value if isinstance(value, list) else [value])  # ValueError → 400
+                    try:
+                        part.parse(value if isinstance(value, list) else [value])
+                    except ValueError as e:  # a 400 naming the parameter
+                        raise ValueError(f"{part.alias or name}: {e}") from None
 
     def _engine(self) -> Any:
         from utilmeta.core.orm.backends.django import queries
