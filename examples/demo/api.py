@@ -8,7 +8,6 @@ from datetime import datetime, timezone
 from typing import Annotated, Literal, Optional
 
 import msgspec
-
 from blog.api import PostAPI
 
 from utilmeta.core import api, request, response
