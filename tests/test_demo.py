@@ -16,10 +16,18 @@ DEMO = Path(__file__).resolve().parent.parent / "examples" / "demo"
 
 
 @pytest.fixture(params=["starlette", "flask"])
-def demo(request):
-    """The demo as ``scripts/demo`` runs it: its default backend, and one other."""
+def demo(request, tmp_path):
+    """The demo as ``scripts/demo`` runs it: its default backend, and one other (its SQLite file
+    in a fresh folder: created and migrated on this first start)."""
     port = free_port()
-    env = {**os.environ, "DEMO_PORT": str(port), "DEMO_API_KEY": "k3y", "DEMO_PRODUCTION": "true"}
+    env = {
+        **os.environ,
+        "DEMO_PORT": str(port),
+        "DEMO_API_KEY": "k3y",
+        "DEMO_PRODUCTION": "true",
+        "DEMO_DB": str(tmp_path / "demo.sqlite3"),
+        "DEMO_SECRET_KEY": "a-long-random-test-key-" + "x" * 40,
+    }
     if request.param != "starlette":
         env["DEMO_BACKEND"] = request.param
     proc = subprocess.Popen(
@@ -33,6 +41,24 @@ def demo(request):
         proc.wait(timeout=10)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_demo_serves_its_blog_from_sqlite(demo):
+    base, _ = demo
+    with httpx.Client(base_url=base) as c:
+        page = c.get("/api/posts", params={"tag": "web", "order": "-comments_num", "limit": 1}).json()
+        assert page["count"] == 2 and len(page["data"]) == 1
+        post = page["data"][0]
+        assert post["author"]["name"] == "ann" and post["comments_num"] == 3
+        assert [t["name"] for t in post["tags"]] == ["orm", "web"] and len(post["latest_comments"]) == 2
+        created = c.post("/api/posts", json={"title": "hello", "author_id": post["author"]["id"], "tags": [1]})
+        assert created.status_code == 200 and created.json()["tags"] == [{"id": 1, "name": "orm"}]
+        assert c.get(f"/api/posts/{created.json()['id']}").json()["title"] == "hello"
+        missing = c.post("/api/posts", json={"title": "x", "author_id": 999})
+        assert missing.status_code == 400 and "author" in missing.json()["detail"]
+        bad = c.get("/api/posts", params={"order": "bogus"})
+        assert bad.status_code == 400 and "order" in bad.json()["message"]
+        assert c.get("/api/posts/999").status_code == 404
 
 
 def test_demo_serves_its_apis(demo):

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Annotated, Literal, Optional
 
 import msgspec
+from blog.api import PostAPI
 
 from utilmeta.core import api, request, response
 from utilmeta.utils import exceptions
@@ -46,7 +47,7 @@ class Envelope(response.Response):
 
 
 class Store:
-    """An in-memory store (the data layer arrives with utilmeta.core.orm)."""
+    """An in-memory store (the blog, ``blog/``, keeps its data in SQLite through utilmeta.core.orm)."""
 
     def __init__(self) -> None:
         self.items: dict[int, Todo] = {}
@@ -116,6 +117,7 @@ class TodoAPI(api.API):
 
 class RootAPI(api.API):
     todos: TodoAPI
+    posts: PostAPI
 
     @api.get(summary="Liveness")
     def health(self) -> dict:

@@ -11,6 +11,10 @@ class DemoEnv(Env):
     BACKEND: str = "starlette"
     #: when set, creating/changing to-dos needs the X-API-Key header
     API_KEY: str = ""
+    #: the SQLite file of the blog's data (created and migrated on first start)
+    DB: str = "demo.sqlite3"
+    #: Django's secret key (needed in production; a random one is made for development)
+    SECRET_KEY: str = ""
 
 
 env = DemoEnv(sys_env="DEMO_")

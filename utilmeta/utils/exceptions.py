@@ -30,9 +30,9 @@ Plain Python exceptions are mapped by :func:`status_of`: ``NotImplementedError``
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 __all__ = [
     "DeclarationError",
@@ -82,6 +82,8 @@ __all__ = [
     "ServiceUnavailable",
     "GatewayTimeout",
     "status_of",
+    "translate",
+    "TRANSLATIONS",
 ]
 
 
@@ -425,6 +427,28 @@ _PYTHON_ERRORS: tuple[tuple[type[BaseException], int], ...] = (
     (FileNotFoundError, 404),
     (TimeoutError, 503),
 )
+
+
+#: functions turning a library's exception into the HTTP error it stands for (or None): a database
+#: that cannot be reached is a 503, not a 500. Registered by the integration that knows the
+#: library (the Django ORM's: ``utilmeta/core/orm/backends/django/errors.py``).
+TRANSLATIONS: list[Callable[[BaseException], HttpError | None]] = []
+
+
+@overload
+def translate(exc: Exception) -> Exception: ...
+@overload
+def translate(exc: BaseException) -> BaseException: ...
+def translate(exc: BaseException) -> BaseException:
+    """``exc``, or the HTTP error a registered translation says it stands for (its cause kept)."""
+    if isinstance(exc, HttpError):
+        return exc
+    for translation in TRANSLATIONS:
+        found = translation(exc)
+        if found is not None:
+            found.__cause__ = exc
+            return found
+    return exc
 
 
 def status_of(exc: BaseException) -> int:

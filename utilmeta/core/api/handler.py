@@ -22,7 +22,7 @@ from utilmeta.core.request.parser import Limits, Parser, route_vars
 from utilmeta.core.response import Response
 from utilmeta.core.response.encoding import enc_hook
 from utilmeta.utils.error import Error
-from utilmeta.utils.exceptions import DeclarationError, ParseError, ServerError, status_of
+from utilmeta.utils.exceptions import DeclarationError, ParseError, ServerError, status_of, translate
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
@@ -232,6 +232,7 @@ class Handler:
         return t(result, status=status) if status else t(result)
 
     def error_response(self, request: Request, error: BaseException) -> Response:
+        error = translate(error)  # e.g. a database that cannot be reached: 503
         for plugin in reversed(self.plugins):
             try:
                 r = plugin.handle_error(request, error)
@@ -371,6 +372,7 @@ class Handler:
     def _handle(self, request: Request, insts: list[API], error: Exception, levels: int | None = None) -> Response:
         """The most specific error hook (of the first ``levels`` levels) that answers ``error``,
         else the error response."""
+        error = translate(error)
         for i, hook in self.error_hooks(error):
             if levels is not None and i >= levels:
                 continue
@@ -434,6 +436,7 @@ class Handler:
     async def _ahandle(
         self, request: Request, insts: list[API], error: Exception, levels: int | None = None
     ) -> Response:
+        error = translate(error)
         for i, hook in self.error_hooks(error):
             if levels is not None and i >= levels:
                 continue

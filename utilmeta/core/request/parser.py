@@ -297,8 +297,11 @@ class Parser:
         or a utype one): path if the route names it, body if it is a file, else query."""
         wire = marker.alias if marker is not None and marker.alias else name
         cls: type[Param]
+        declared = as_marker(getattr(tp, "__default_param__", None))
         if name in self.path_names or wire in self.path_names:
             cls = PathParam
+        elif declared is not None and marker is None:
+            return declared  # a type that says where it comes from (orm.Query: the whole query string)
         elif _mentions_file(tp):
             cls = BodyParam
         else:

@@ -29,6 +29,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from utilmeta.conf.base import Config
+from utilmeta.core.orm.backends.django import errors
 from utilmeta.utils.exceptions import SetupError
 
 if TYPE_CHECKING:
@@ -243,6 +244,7 @@ class DjangoSettings(Config):
         if not settings.configured:
             settings.configure(**self.django_settings(service))
         django.setup()
+        errors.register()
 
 
 def ensure_settings(service: UtilMeta) -> None:
@@ -256,6 +258,7 @@ def ensure_settings(service: UtilMeta) -> None:
     if not settings.configured and not os.environ.get("DJANGO_SETTINGS_MODULE"):
         settings.configure(**DjangoSettings().django_settings(service))
     django.setup()
+    errors.register()
 
 
 def ensure_django(service: UtilMeta) -> None:
@@ -277,6 +280,8 @@ def database_entry(db: Database, base_dir: str | None = None) -> dict[str, Any]:
     """One database as one entry of Django's ``DATABASES``; a relative SQLite name is a file in
     ``base_dir`` (default: the working directory)."""
     name = db.name
+    if db.backend == "django.db.backends.mysql":
+        _mysql_driver()
     if db.is_sqlite and name != ":memory:" and not name.startswith("file:") and not os.path.isabs(name):
         name = os.path.join(base_dir or os.getcwd(), name)
     return {
@@ -292,6 +297,16 @@ def database_entry(db: Database, base_dir: str | None = None) -> dict[str, Any]:
         "TIME_ZONE": db.time_zone,
         "TEST": dict(db.test),
     }
+
+
+def _mysql_driver() -> None:
+    """Django's MySQL/MariaDB backend imports ``MySQLdb`` (mysqlclient, a C build); without it,
+    PyMySQL (``pip install 'utilmeta[mysql]'``, pure Python) stands in for it."""
+    if find_spec("MySQLdb") is not None or find_spec("pymysql") is None:
+        return  # mysqlclient is there, or neither is: Django names the missing driver
+    import pymysql
+
+    pymysql.install_as_MySQLdb()
 
 
 def databases_setting(connections: DatabaseConnections, base_dir: str | None = None) -> dict[str, Any]:

@@ -1,0 +1,202 @@
+"""orm.Schema reads: what each shape of schema answers, and exactly how many statements it costs
+(one root query; one more per to-many source, whatever the number of rows), on every engine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Optional
+
+import msgspec
+import pytest
+from blogdata import fill
+from django.db import connections, models
+from ormblog.models import Article, Comment, Tag, User
+
+from utilmeta.core import orm
+from utilmeta.core.orm.backends.django.compiler import SchemaError
+from utilmeta.utils.exceptions import NotFound
+
+
+class TagSchema(orm.Schema[Tag]):
+    id: int
+    name: str
+
+
+class UserSchema(orm.Schema[User]):
+    id: int
+    username: str
+
+
+class CommentSchema(orm.Schema[Comment]):
+    id: int
+    body: str
+    author_username: str = orm.Field("author.username")
+
+
+class ArticleSchema(orm.Schema[Article]):
+    id: int
+    title: str
+    author: UserSchema
+    editor: Optional[UserSchema]
+    tags: list[TagSchema]
+    comments_num: int = models.Count("comments")
+    latest_comments: list[CommentSchema] = orm.Field(queryset=Comment.objects.order_by("-created")[:2])
+
+
+@pytest.fixture(scope="module")
+def blog(db: str) -> Iterator[tuple[str, dict[str, list]]]:
+    yield db, fill(db)
+
+
+@contextmanager
+def statements(alias: str) -> Iterator[list[str]]:
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connections[alias]) as ctx:
+        sql: list[str] = []
+        yield sql
+    sql.extend(q["sql"] for q in ctx.captured_queries)
+
+
+def as_data(objects: Any) -> Any:
+    return msgspec.to_builtins(objects)
+
+
+def test_plain_fields_are_one_query(blog: tuple[str, dict]) -> None:
+    alias, data = blog
+    with statements(alias) as sql:
+        tags = TagSchema.serialize(Tag.objects.using(alias).all())
+    assert [t.name for t in tags] == ["db", "ops", "py", "web"]  # the model's ordering
+    assert all(isinstance(t, TagSchema) for t in tags)
+    assert len(sql) == 1
+
+
+def test_the_whole_article_shape_costs_one_statement_per_source(blog: tuple[str, dict]) -> None:
+    alias, data = blog
+    queryset = Article.objects.using(alias).order_by("created")
+    with statements(alias) as sql:
+        articles = ArticleSchema.serialize(queryset)
+    # root (author, editor joined; Count as a subquery) + tags + latest comments
+    assert len(sql) == 3, sql
+    first, second, third, fourth = as_data(articles)
+    assert first["author"] == {"id": data["users"][0].pk, "username": "alice"}
+    assert first["editor"] == {"id": data["users"][1].pk, "username": "bob"}
+    assert second["editor"] is None
+    assert [t["name"] for t in first["tags"]] == ["py", "web"]
+    assert [t["name"] for t in third["tags"]] == ["db", "py", "web"]
+    assert fourth["tags"] == [] and fourth["latest_comments"] == [] and fourth["comments_num"] == 0
+    assert [a["comments_num"] for a in (first, second, third)] == [4, 1, 2]
+    assert [c["body"] for c in first["latest_comments"]] == ["comment 3", "comment 2"]  # two per article
+    assert first["latest_comments"][0]["author_username"] == "alice"
+
+
+def test_statements_do_not_grow_with_rows(blog: tuple[str, dict]) -> None:
+    alias, _ = blog
+    for n in (1, 2, 4):
+        with statements(alias) as sql:
+            ArticleSchema.serialize(Article.objects.using(alias).order_by("created")[:n])
+        assert len(sql) == 3
+
+
+def test_reverse_relations_and_lookups(blog: tuple[str, dict]) -> None:
+    alias, data = blog
+
+    class AuthorSchema(orm.Schema[User]):
+        username: str
+        articles: list[int]
+        tag_names: list[str] = orm.Field("articles.tags.name")
+        bio: Optional[str] = orm.Field("profile.bio")
+        comments: list[CommentSchema]
+
+    with statements(alias) as sql:
+        alice, bob, carol = as_data(AuthorSchema.serialize(User.objects.using(alias).order_by("username")))
+    assert len(sql) == 4  # root (profile joined) + article keys + tag names + comments
+    assert sorted(alice["articles"]) == sorted(a.pk for a in data["articles"][:2])
+    assert sorted(alice["tag_names"]) == ["db", "py", "web"]
+    assert alice["bio"] == "writes" and bob["bio"] is None
+    assert sorted(c["body"] for c in carol["comments"]) == ["comment 1", "comment 4"]
+    assert carol["articles"] == [data["articles"][3].pk] and carol["tag_names"] == []
+
+
+def test_a_function_of_all_the_keys_is_called_once(blog: tuple[str, dict]) -> None:
+    alias, data = blog
+    calls: list[tuple[Any, ...]] = []
+
+    def find_commenters(*pks: Any) -> dict[Any, list[Any]]:
+        calls.append(pks)
+        found: dict[Any, list[Any]] = {}
+        for article, user in Comment.objects.using(alias).filter(article__in=pks).values_list("article", "author"):
+            found.setdefault(article, [])
+            if user not in found[article]:
+                found[article].append(user)
+        return found
+
+    class WithCommenters(orm.Schema[Article]):
+        id: int
+        commenters: list[UserSchema] = orm.Field(find_commenters)
+
+    with statements(alias) as sql:
+        result = as_data(WithCommenters.serialize(Article.objects.using(alias).order_by("created")))
+    assert len(calls) == 1 and len(sql) == 3  # root + the function's own + the users
+    assert {u["username"] for u in result[0]["commenters"]} == {"alice", "bob", "carol"}
+    assert result[3]["commenters"] == []
+
+
+def test_init_and_a_list_of_keys(blog: tuple[str, dict]) -> None:
+    alias, data = blog
+    article = data["articles"][2]
+    one = ArticleSchema.init(article.pk, using=alias)
+    assert one.title == "article 2" and one.pk == article.pk
+    keys = [data["articles"][3].pk, data["articles"][0].pk]
+    assert [a.id for a in ArticleSchema.serialize(keys, using=alias)] == keys  # the order given
+    with pytest.raises(NotFound) as e:
+        ArticleSchema.init(10**9, using=alias)
+    assert "Article" in str(e.value) and str(10**9) in str(e.value)
+    with pytest.raises(NotFound):
+        ArticleSchema.init("not-a-key", using=alias)
+
+
+def test_async_twins_give_the_same_results_and_statements(blog: tuple[str, dict]) -> None:
+    # async_to_sync: Django's async ORM runs its queries in this (the calling) thread, on the
+    # connection whose statements are counted
+    from asgiref.sync import async_to_sync
+
+    alias, data = blog
+    queryset = Article.objects.using(alias).order_by("created")
+    with statements(alias) as sync_sql:
+        expected = as_data(ArticleSchema.serialize(queryset))
+    with statements(alias) as async_sql:
+        got = as_data(async_to_sync(ArticleSchema.aserialize)(queryset))
+    assert got == expected
+    assert len(async_sql) == len(sync_sql)
+    one = async_to_sync(ArticleSchema.ainit)(data["articles"][0].pk, using=alias)
+    assert one.comments_num == 4
+    with pytest.raises(NotFound):
+        async_to_sync(ArticleSchema.ainit)(10**9, using=alias)
+
+
+def test_a_schema_is_a_struct_for_encoding_and_validation() -> None:
+    class Input(orm.Schema[Tag]):
+        name: str
+        articles_num: int = models.Count("articles")
+
+    assert msgspec.json.decode(b'{"name": "x"}', type=Input).name == "x"
+    assert msgspec.json.encode(Input(name="x")) == b'{"name":"x"}'  # an unqueried expression is unset
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("tags: str", "annotate it as List"),
+        ("title: list[str]", "one value per row"),
+        ("author: TagSchema", "TagSchema is a schema of Tag"),
+        ("x: list[int] = orm.Field(lambda pk: {})", "*pks"),
+    ],
+)
+def test_declarations_that_cannot_be_queried_are_refused(body: str, message: str) -> None:
+    namespace: dict[str, Any] = {}
+    source = f"class Bad(orm.Schema[Article]):\n    {body}\n"
+    exec(source, dict(globals()), namespace)
+    with pytest.raises(SchemaError, match=message.replace("*", r"\*")):
+        namespace["Bad"].serialize([])

@@ -1,0 +1,731 @@
+"""The query plan of an ``orm.Schema`` on the Django ORM, compiled once per schema class.
+
+The rules a plan follows (``tests/orm/test_statements.py`` counts the statements):
+
+- **One root query** selects, as tuples (``values_list``), every column the schema needs: the
+  model's own fields; foreign-key / one-to-one nested schemas and dotted forward lookups
+  (``'author.username'``), JOINed in; query expressions, annotated — an aggregate as a correlated
+  subquery, so that neither a second aggregate nor a filter of the caller's across a to-many
+  relation can multiply it.
+- **Exactly one query per to-many source**, whatever the number of rows: a reverse foreign key or
+  a many-to-many relation (the related model filtered by its link back to the keys, the link
+  selected with the related columns), a dotted to-many lookup (``'tags.name'``), a sliced
+  queryset (``ROW_NUMBER()`` per owner, so ``[:3]`` means three per row), a function of ``*pks``
+  (its own statements, plus one when its values are keys of a nested schema).
+- Rows stay tuples until the output is built; the instances are built by a function generated
+  once per plan from the column positions (one struct construction per object, no per-field
+  Python loop).
+
+Nested schemas follow the same rules recursively; ``Preference(orm_schema_query_max_depth)``
+bounds the nesting, so a cycle of schemas is an error when the plan is compiled, not a hang.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import types
+import typing
+import warnings
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Union, get_args, get_origin, get_type_hints
+from uuid import UUID
+
+import msgspec
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db import models
+from django.db.models import F, OuterRef, Subquery, Window
+from django.db.models.functions import RowNumber
+from django.db.models.query import QuerySet
+
+from utilmeta.conf._lookup import current_service
+from utilmeta.utils.exceptions import NotFound
+
+if TYPE_CHECKING:  # the schema layer calls this module, never the reverse
+    from utilmeta.core.orm.fields import Field
+    from utilmeta.core.orm.schema import Schema
+
+__all__ = ["Plan", "compile_plan", "SchemaError", "SchemaWarning"]
+
+_ROW_NUMBER = "_um_row"
+
+#: the Python type each Django field gives in a row (checked in order: subclasses first)
+_NATURAL: tuple[tuple[type[models.Field], type], ...] = (
+    (models.BooleanField, bool),
+    (models.IntegerField, int),
+    (models.AutoField, int),
+    (models.FloatField, float),
+    (models.DecimalField, Decimal),
+    (models.CharField, str),
+    (models.TextField, str),
+    (models.DateTimeField, datetime),
+    (models.DateField, date),
+    (models.TimeField, time),
+    (models.DurationField, timedelta),
+    (models.UUIDField, UUID),
+)
+
+
+class SchemaError(TypeError):
+    """An ``orm.Schema`` declaration that cannot be queried; says which field and why."""
+
+
+class SchemaWarning(UserWarning):
+    """A schema field the plan leaves out (a required field that is not the model's)."""
+
+
+def is_schema(tp: Any) -> bool:
+    """``tp`` is an ``orm.Schema[Model]`` class (told by its attributes: this module is below the
+    schema layer and does not import it)."""
+    return isinstance(tp, type) and getattr(tp, "__model__", None) is not None and hasattr(tp, "__orm_fields__")
+
+
+def _preference(name: str, default: Any) -> Any:
+    """A ``Preference`` option of the current service (its default without one)."""
+    service = current_service()
+    preference = service.preference if service is not None else None
+    return getattr(preference, name, default)
+
+
+# -- annotations -------------------------------------------------------------------------------
+
+
+def _shape(annotation: Any) -> tuple[bool, Any, bool]:
+    """``(many, item, optional)`` of a field's annotation: ``List[X]`` is many of X,
+    ``Optional[X]`` optional X; ``msgspec.UnsetType`` in a union is not a value."""
+    optional = False
+    origin = get_origin(annotation)
+    if origin is Union or origin is types.UnionType:
+        args = get_args(annotation)
+        values = [a for a in args if a is not type(None) and a is not msgspec.UnsetType]
+        optional = type(None) in args
+        if len(values) == 1:
+            annotation = values[0]
+            origin = get_origin(annotation)
+    if origin in (list, tuple, set, frozenset) or annotation in (list, tuple, set, frozenset):
+        args = get_args(annotation)
+        return True, (args[0] if args else Any), optional
+    if origin is not None and isinstance(origin, type) and issubclass(origin, typing.Sequence) and origin is not str:
+        args = get_args(annotation)
+        return True, (args[0] if args else Any), optional
+    return False, annotation, optional
+
+
+def _converter(field: Any, annotation: Any) -> Callable[[Any], Any] | None:
+    """A conversion from what the database gives for ``field`` to ``annotation``, or None when
+    the value already has that type."""
+    _, item, _ = _shape(annotation)
+    if item is Any or item is object:
+        return None
+    natural = None
+    if isinstance(field, models.Field):
+        natural = next((py for cls, py in _NATURAL if isinstance(field, cls)), None)
+        if isinstance(field, models.ForeignKey | models.OneToOneField):
+            target = field.target_field
+            natural = next((py for cls, py in _NATURAL if isinstance(target, cls)), None)
+    elif field is int:
+        natural = int
+    if natural is not None and item is natural:
+        return None
+    if isinstance(field, models.JSONField) and item in (dict, list):
+        return None
+
+    def convert(value: Any, _type: Any = annotation) -> Any:
+        return value if value is None else msgspec.convert(value, type=_type, strict=False)
+
+    return convert
+
+
+# -- relations: each is one query for all the rows ----------------------------------------------
+
+
+class _ToMany:
+    """A to-many source: :meth:`fetch` maps every owner key to its value (a list, or a value)."""
+
+    key_index: int
+
+    def fetch(self, keys: list[Any], using: str) -> dict[Any, Any]:
+        raise NotImplementedError
+
+    async def afetch(self, keys: list[Any], using: str) -> dict[Any, Any]:
+        raise NotImplementedError
+
+
+class _Values(_ToMany):
+    """``orm.Field('tags.name')`` / ``tags: List[int]``: values through a to-many path, from the
+    owner's model (one query, the owner key selected beside the value)."""
+
+    def __init__(self, model: type[models.Model], path: str, key_index: int, convert: Callable[[Any], Any] | None):
+        self.model = model
+        self.path = path
+        self.key_index = key_index
+        self.convert = convert
+
+    def _query(self, keys: list[Any], using: str) -> QuerySet:
+        return self.model._default_manager.db_manager(using).filter(pk__in=keys).values_list("pk", self.path)
+
+    def _group(self, rows: Iterable[tuple[Any, Any]]) -> dict[Any, Any]:
+        grouped: dict[Any, list[Any]] = {}
+        convert = self.convert
+        for key, value in rows:
+            if value is not None:
+                grouped.setdefault(key, []).append(value if convert is None else convert(value))
+        return grouped
+
+    def fetch(self, keys: list[Any], using: str) -> dict[Any, Any]:
+        return self._group(self._query(keys, using))
+
+    async def afetch(self, keys: list[Any], using: str) -> dict[Any, Any]:
+        return self._group([row async for row in self._query(keys, using)])
+
+
+class _Related(_ToMany):
+    """``comments: List[CommentSchema]``: the related model's rows with the link back to the
+    owner as their first column, grouped by it (one query; with ``limit``, ``ROW_NUMBER()`` over
+    each owner's rows keeps ``offset < n ≤ limit``)."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        link: str,
+        key_index: int,
+        queryset: QuerySet | None = None,
+        window: tuple[int, int | None] | None = None,
+    ):
+        self.plan = plan
+        self.link = link
+        self.key_index = key_index
+        self.queryset = queryset
+        self.window = window
+
+    def _query(self, keys: list[Any], using: str) -> QuerySet:
+        base = self.queryset if self.queryset is not None else self.plan.model._default_manager.all()
+        query = base.using(using).filter(**{f"{self.link}__in": keys})
+        if self.window is not None:
+            low, high = self.window
+            order = base.query.order_by or self.plan.model._meta.ordering or ("pk",)
+            rank = Window(RowNumber(), partition_by=F(self.link), order_by=[_order(o) for o in order])
+            query = query.annotate(**{_ROW_NUMBER: rank}).filter(**{f"{_ROW_NUMBER}__gt": low})
+            if high is not None:
+                query = query.filter(**{f"{_ROW_NUMBER}__lte": high})
+        return self.plan.select(query)
+
+    def fetch(self, keys: list[Any], using: str) -> dict[Any, Any]:
+        rows = list(self._query(keys, using))
+        return _group(rows, self.plan.instances(rows, using))
+
+    async def afetch(self, keys: list[Any], using: str) -> dict[Any, Any]:
+        rows = [row async for row in self._query(keys, using)]
+        return _group(rows, await self.plan.ainstances(rows, using))
+
+
+class _Function(_ToMany):
+    """``orm.Field(func)`` with ``def func(*pks) -> {pk: value}``; a nested schema's keys are
+    serialized in one more query."""
+
+    def __init__(self, func: Callable[..., Any], key_index: int, plan: Plan | None, many: bool):
+        self.func = func
+        self.key_index = key_index
+        self.plan = plan
+        self.many = many
+
+    def _keys(self, mapping: dict[Any, Any]) -> list[Any]:
+        if self.many:
+            return list(dict.fromkeys(k for ks in mapping.values() for k in ks or ()))
+        return list(dict.fromkeys(k for k in mapping.values() if k is not None))
+
+    def _resolve(self, mapping: dict[Any, Any], objects: dict[Any, Any]) -> dict[Any, Any]:
+        if self.many:
+            return {owner: [objects[k] for k in ks or () if k in objects] for owner, ks in mapping.items()}
+        return {owner: objects.get(k) for owner, k in mapping.items()}
+
+    def fetch(self, keys: list[Any], using: str) -> dict[Any, Any]:
+        mapping = dict(self.func(*keys) or {})
+        if self.plan is None:
+            return mapping
+        return self._resolve(mapping, self.plan.by_key(self._keys(mapping), using))
+
+    async def afetch(self, keys: list[Any], using: str) -> dict[Any, Any]:
+        result = self.func(*keys)
+        mapping = dict((await result if inspect.isawaitable(result) else result) or {})
+        if self.plan is None:
+            return mapping
+        return self._resolve(mapping, await self.plan.aby_key(self._keys(mapping), using))
+
+
+def _group(rows: list[tuple[Any, ...]], objects: list[Any]) -> dict[Any, list[Any]]:
+    grouped: dict[Any, list[Any]] = {}
+    for row, obj in zip(rows, objects, strict=True):
+        grouped.setdefault(row[0], []).append(obj)
+    return grouped
+
+
+def _order(spec: Any) -> Any:
+    if isinstance(spec, str):
+        return F(spec[1:]).desc() if spec.startswith("-") else F(spec).asc()
+    return spec
+
+
+def _keys(rows: list[tuple[Any, ...]], index: int) -> list[Any]:
+    return list(dict.fromkeys(row[index] for row in rows if row[index] is not None))
+
+
+# -- the plan ----------------------------------------------------------------------------------
+
+
+class Plan:
+    """One query's columns and annotations, its to-many sources and the generated ``build(row,
+    ctx)``; a plan for a to-many relation has the link to its owner as column 0."""
+
+    def __init__(self, schema: type[Schema], model: type[models.Model]):
+        self.schema = schema
+        self.model = model
+        self.pk_name = model._meta.pk.name
+        self.columns: list[Any] = []
+        self.annotations: dict[str, Any] = {}
+        self.relations: list[_ToMany] = []
+        self.namespace: dict[str, Any] = {}
+        self.build: Callable[[tuple[Any, ...], list[dict[Any, Any]]], Any] = None  # type: ignore[assignment]
+        self.pk_index = 0
+        self.gather = False
+
+    # compile-time helpers
+
+    def column(self, lookup: str) -> int:
+        if lookup in self.columns:
+            return self.columns.index(lookup)
+        self.columns.append(lookup)
+        return len(self.columns) - 1
+
+    def alias(self, expression: Any) -> int:
+        name = f"_um{len(self.annotations)}"
+        self.annotations[name] = expression
+        return self.column(name)
+
+    def name(self, obj: Any) -> str:
+        name = f"_n{len(self.namespace)}"
+        self.namespace[name] = obj
+        return name
+
+    def finish(self, expression: str) -> None:
+        source = f"def build(r, c):\n    return {expression}\n"
+        exec(compile(source, f"<orm plan of {self.schema.__qualname__}>", "exec"), self.namespace)
+        self.build = self.namespace["build"]
+
+    # run time
+
+    def select(self, queryset: QuerySet) -> QuerySet:
+        """``queryset`` selecting this plan's columns (a slice of it is kept)."""
+        query = queryset.query
+        if query.is_sliced:
+            low, high = query.low_mark, query.high_mark
+            queryset = queryset._chain()
+            queryset.query.clear_limits()
+            selected = self.select(queryset)
+            selected.query.set_limits(low, high)
+            return selected
+        if self.annotations:
+            queryset = queryset.annotate(**self.annotations)
+        return queryset.values_list(*self.columns)
+
+    def instances(self, rows: list[tuple[Any, ...]], using: str) -> list[Any]:
+        ctx = [relation.fetch(_keys(rows, relation.key_index), using) if rows else {} for relation in self.relations]
+        build = self.build
+        return [build(row, ctx) for row in rows]
+
+    async def ainstances(self, rows: list[tuple[Any, ...]], using: str) -> list[Any]:
+        ctx: list[dict[Any, Any]]
+        if not rows:
+            ctx = [{} for _ in self.relations]
+        elif self.gather and len(self.relations) > 1:  # Preference(orm_default_gather_async_fields)
+            ctx = list(await asyncio.gather(*(r.afetch(_keys(rows, r.key_index), using) for r in self.relations)))
+        else:
+            ctx = [await relation.afetch(_keys(rows, relation.key_index), using) for relation in self.relations]
+        build = self.build
+        return [build(row, ctx) for row in rows]
+
+    def _queryset(self, source: Any, using: str | None) -> tuple[QuerySet, list[Any] | None]:
+        """The queryset for a QuerySet, a model instance or a list of primary keys (whose order
+        is kept)."""
+        manager = self.model._default_manager.db_manager(using)
+        if hasattr(type(source), "__query_parts__"):  # an orm.Query instance
+            if not issubclass(self.model, type(source).__model__):
+                raise TypeError(
+                    f"{self.schema.__name__} serializes {self.model.__name__} rows, not {type(source).__name__}"
+                )
+            source = source.get_queryset()
+        if isinstance(source, QuerySet):
+            if not issubclass(source.model, self.model):
+                raise TypeError(
+                    f"{self.schema.__name__} serializes {self.model.__name__} rows, "
+                    f"not a {source.model.__name__} QuerySet"
+                )
+            return (source if using is None else source.using(using)), None
+        if isinstance(source, models.Model):
+            return manager.filter(pk=source.pk), None
+        if isinstance(source, str | bytes) or not isinstance(source, Iterable):
+            raise TypeError(f"{self.schema.__name__}.serialize() takes a QuerySet or a list of keys, not {source!r}")
+        keys = list(source)
+        return manager.filter(pk__in=keys), keys
+
+    def _ordered(self, rows: list[tuple[Any, ...]], objects: list[Any], keys: list[Any] | None) -> list[Any]:
+        if keys is None:
+            return objects
+        by_key = {row[self.pk_index]: obj for row, obj in zip(rows, objects, strict=True)}
+        return [by_key[k] for k in keys if k in by_key]
+
+    def serialize(self, source: Any, using: str | None = None) -> list[Any]:
+        queryset, keys = self._queryset(source, using)
+        rows = list(self.select(queryset))
+        return self._ordered(rows, self.instances(rows, queryset.db), keys)
+
+    async def aserialize(self, source: Any, using: str | None = None) -> list[Any]:
+        queryset, keys = self._queryset(source, using)
+        rows = [row async for row in self.select(queryset)]
+        return self._ordered(rows, await self.ainstances(rows, queryset.db), keys)
+
+    def by_key(self, keys: list[Any], using: str) -> dict[Any, Any]:
+        if not keys:
+            return {}
+        rows = list(self.select(self.model._default_manager.db_manager(using).filter(pk__in=keys)))
+        return {row[self.pk_index]: obj for row, obj in zip(rows, self.instances(rows, using), strict=True)}
+
+    async def aby_key(self, keys: list[Any], using: str) -> dict[Any, Any]:
+        if not keys:
+            return {}
+        rows = [row async for row in self.select(self.model._default_manager.db_manager(using).filter(pk__in=keys))]
+        return {row[self.pk_index]: obj for row, obj in zip(rows, await self.ainstances(rows, using), strict=True)}
+
+    def _one(self, obj: Any, using: str | None) -> QuerySet:
+        if isinstance(obj, QuerySet):
+            queryset = obj if using is None else obj.using(using)
+        else:
+            key = obj.pk if isinstance(obj, models.Model) else obj
+            queryset = self.model._default_manager.db_manager(using).filter(pk=key)
+        return self.select(queryset)[:1]
+
+    def _missing(self, obj: Any) -> NotFound:
+        if isinstance(obj, QuerySet):
+            return NotFound(f"{self.model.__name__} not found (the queryset has no rows)")
+        key = obj.pk if isinstance(obj, models.Model) else obj
+        return NotFound(f"{self.model.__name__} not found ({self.pk_name}={key!r})")
+
+    def init(self, obj: Any, using: str | None = None) -> Any:
+        try:
+            query = self._one(obj, using)
+            rows = list(query)
+        except (ValueError, TypeError, ValidationError):  # a key of the wrong type matches no row
+            rows = []
+        if not rows:
+            raise self._missing(obj)
+        return self.instances(rows, query.db)[0]
+
+    async def ainit(self, obj: Any, using: str | None = None) -> Any:
+        try:
+            query = self._one(obj, using)
+            rows = [row async for row in query]
+        except (ValueError, TypeError, ValidationError):
+            rows = []
+        if not rows:
+            raise self._missing(obj)
+        return (await self.ainstances(rows, query.db))[0]
+
+
+# -- compiling ---------------------------------------------------------------------------------
+
+
+def compile_plan(schema: type[Schema]) -> Plan:
+    """The plan of ``schema`` (called once per schema class, on first use)."""
+    compiler = _Compiler(
+        None,
+        int(_preference("orm_schema_query_max_depth", 100)),
+        bool(_preference("orm_raise_non_exists_required_field", False)),
+        bool(_preference("orm_default_gather_async_fields", False)),
+    )
+    return compiler.root(schema)
+
+
+def _walk(model: type[models.Model], path: str) -> list[Any]:
+    """The model fields along a ``__`` path (a foreign key's ``attname`` is accepted)."""
+    chain: list[Any] = []
+    current = model
+    for segment in path.split("__"):
+        try:
+            field = current._meta.get_field(segment)
+        except FieldDoesNotExist:
+            if segment == "pk":
+                field = current._meta.pk
+            else:
+                matches = [f for f in current._meta.concrete_fields if f.attname == segment]
+                if not matches:
+                    raise
+                field = matches[0]
+        chain.append(field)
+        if not field.is_relation:
+            break
+        current = field.related_model
+    return chain
+
+
+def _link(field: Any) -> str:
+    """The lookup from a to-many relation's related model back to the owner."""
+    if field.concrete:  # a forward many-to-many
+        return str(field.related_query_name())
+    return str(field.field.name)  # a reverse foreign key or many-to-many
+
+
+def _queryset_link(owner: type[models.Model], queryset: QuerySet, relation: str | None) -> str:
+    """The lookup from ``queryset``'s model back to ``owner``: through the named relation, or the
+    one foreign key/many-to-many of that model that points at ``owner``."""
+    if relation:
+        field = owner._meta.get_field(relation)
+        if not (field.one_to_many or field.many_to_many):
+            raise SchemaError(f"{relation!r} is not a to-many relation of {owner.__name__}")
+        if field.related_model is not queryset.model:
+            raise SchemaError(
+                f"{relation!r} relates {owner.__name__} to {field.related_model.__name__}, "
+                f"not {queryset.model.__name__}"
+            )
+        return _link(field)
+    links = [
+        f.name
+        for f in queryset.model._meta.get_fields()
+        if f.is_relation
+        and f.concrete
+        and f.related_model is owner
+        and (f.many_to_one or f.one_to_one or f.many_to_many)
+    ]
+    if len(links) != 1:
+        raise SchemaError(
+            f"{queryset.model.__name__} has {len(links) or 'no'} relations to {owner.__name__}: "
+            f"name the one to use, orm.Field('<relation>', queryset=...)"
+        )
+    return links[0]
+
+
+class _Compiler:
+    """Compiles one plan; a to-many relation's plan is compiled by another (:meth:`root`), with
+    the same options."""
+
+    def __init__(self, plan: Plan | None, max_depth: int, strict: bool, gather: bool):
+        self.plan: Plan = plan  # type: ignore[assignment]  # None only to call root()
+        self.max_depth = max_depth
+        self.strict = strict  # orm_raise_non_exists_required_field
+        self.gather = gather  # orm_default_gather_async_fields
+
+    def root(self, schema: type[Schema], link: str | None = None, depth: int = 0) -> Plan:
+        """The plan of ``schema`` queried on its own (``link``: the lookup back to the owner,
+        selected first, for a to-many relation's plan)."""
+        plan = Plan(schema, schema.__model__)
+        plan.gather = self.gather
+        if link is not None:
+            plan.column(link)
+        compiler = _Compiler(plan, self.max_depth, self.strict, self.gather)
+        plan.finish(compiler.schema(schema, "", depth))
+        return plan
+
+    def where(self, schema: type[Schema], name: str) -> str:
+        return f"{schema.__qualname__}.{name}"
+
+    def schema(self, schema: type[Schema], prefix: str, depth: int) -> str:
+        """The expression that builds ``schema`` from a row; its columns are added to the plan
+        under ``prefix`` (``'author__'`` for a nested foreign key)."""
+        if depth > self.max_depth:
+            raise SchemaError(
+                f"{schema.__qualname__}: schemas nest deeper than orm_schema_query_max_depth "
+                f"({self.max_depth}); a cycle of nested schemas needs a shallower declaration"
+            )
+        plan = self.plan
+        pk_index = plan.column(prefix + schema.__model__._meta.pk.name)  # never "pk": one column, one name
+        if not prefix:
+            plan.pk_index = pk_index
+        hints = get_type_hints(schema)
+        sources = schema.__orm_fields__
+        defaults = {f.name for f in msgspec.structs.fields(schema) if f.required is False}
+        parts = []
+        for name in schema.__struct_fields__:
+            source = sources.get(name)
+            if source is not None and source.no_output:
+                continue
+            expression = self.field(schema, name, hints[name], source, prefix, pk_index, depth, name in defaults)
+            if expression is not None:
+                parts.append(f"{name}={expression}")
+        return f"{plan.name(schema)}({', '.join(parts)})"
+
+    def field(
+        self,
+        schema: type[Schema],
+        name: str,
+        annotation: Any,
+        source: Field | None,
+        prefix: str,
+        pk_index: int,
+        depth: int,
+        has_default: bool,
+    ) -> str | None:
+        model = schema.__model__
+        where = self.where(schema, name)
+        if source is None or source.field is None and source.queryset is None:
+            return self.lookup(
+                schema, name, name, annotation, prefix, pk_index, depth, has_default=has_default and source is None
+            )
+        value = source.field
+        if source.queryset is not None:
+            return self.queryset(schema, name, annotation, source.queryset, value, pk_index, depth)
+        if isinstance(value, str):
+            return self.lookup(schema, name, value.replace(".", "__"), annotation, prefix, pk_index, depth)
+        if isinstance(value, QuerySet):
+            raise SchemaError(f"{where}: a queryset as the field itself is not supported; use orm.Field(queryset=...)")
+        if hasattr(value, "resolve_expression"):
+            return self.expression(model, value, annotation, prefix)
+        if callable(value):
+            return self.function(schema, name, annotation, value, pk_index, depth)
+        raise SchemaError(
+            f"{where}: orm.Field({value!r}) is neither a lookup, an expression, a queryset nor a function"
+        )
+
+    def lookup(
+        self,
+        schema: type[Schema],
+        name: str,
+        path: str,
+        annotation: Any,
+        prefix: str,
+        pk_index: int,
+        depth: int,
+        has_default: bool = False,
+    ) -> str | None:
+        model = schema.__model__
+        where = self.where(schema, name)
+        try:
+            chain = _walk(model, path)
+        except FieldDoesNotExist:
+            if has_default:
+                return None  # not a model field: the declared default is the value
+            message = f"{where}: {model.__name__} has no field {path.replace('__', '.')!r}"
+            if self.strict:
+                raise SchemaError(message) from None
+            warnings.warn(
+                f"{message}; it is left unset in the output "
+                f"(Preference(orm_raise_non_exists_required_field=True) makes this an error)",
+                SchemaWarning,
+                stacklevel=2,
+            )
+            return self.plan.name(msgspec.UNSET)
+        many, item, optional = _shape(annotation)
+        to_many = [f for f in chain if f.is_relation and (f.one_to_many or f.many_to_many)]
+        last = chain[-1]
+        plan = self.plan
+        if to_many:
+            if not many:
+                raise SchemaError(
+                    f"{where}: {path.replace('__', '.')!r} has many values per row: annotate it as List[...]"
+                )
+            if is_schema(item):
+                if len(chain) != 1:
+                    raise SchemaError(
+                        f"{where}: a list of {item.__name__} through {path.replace('__', '.')!r} is not supported; "
+                        f"declare it on the schema of the related model"
+                    )
+                self.check_model(where, item, last.related_model)
+                related = self.root(item, _link(last), depth + 1)
+                return self.relation(_Related(related, _link(last), pk_index), pk_index, many=True)
+            target = last if not last.is_relation else last.related_model._meta.pk
+            if last.is_relation:
+                path = f"{path}__pk"
+            relation = _Values(model, path, pk_index, _converter(target, item))
+            return self.relation(relation, pk_index, many=True)
+        if many:
+            raise SchemaError(f"{where}: {path.replace('__', '.')!r} has one value per row, annotated as a list")
+        if last.is_relation and is_schema(item):
+            self.check_model(where, item, last.related_model)
+            nested = prefix + path + "__"
+            expression = self.schema(item, nested, depth + 1)
+            key = plan.column(nested + last.related_model._meta.pk.name)
+            return f"({expression} if r[{key}] is not None else None)"
+        if last.is_relation and (last.one_to_many or last.many_to_many):
+            raise SchemaError(f"{where}: unexpected relation {path!r}")  # pragma: no cover - to_many above
+        index = plan.column(prefix + path)
+        target = last.target_field if isinstance(last, models.ForeignKey) else last
+        if last.is_relation and not last.concrete:  # a reverse one-to-one: its key
+            target = last.related_model._meta.pk
+        convert = _converter(target, annotation)
+        return f"r[{index}]" if convert is None else f"{plan.name(convert)}(r[{index}])"
+
+    def check_model(self, where: str, schema: type[Schema], model: type[models.Model]) -> None:
+        if not issubclass(model, schema.__model__):
+            raise SchemaError(
+                f"{where}: {schema.__name__} is a schema of {schema.__model__.__name__}, "
+                f"the field holds {model.__name__}"
+            )
+
+    def relation(self, relation: _ToMany, pk_index: int, many: bool) -> str:
+        plan = self.plan
+        plan.relations.append(relation)
+        index = len(plan.relations) - 1
+        return f"(c[{index}].get(r[{pk_index}]) or [])" if many else f"c[{index}].get(r[{pk_index}])"
+
+    def expression(self, model: type[models.Model], expression: Any, annotation: Any, prefix: str) -> str:
+        """An expression annotated onto the query: an aggregate, or any expression of a nested
+        model, through a correlated subquery on the model's primary key."""
+        plan = self.plan
+        if prefix or getattr(expression, "contains_aggregate", False):
+            inner = model._default_manager.filter(pk=OuterRef(prefix + "pk")).annotate(_um_value=expression)
+            expression = Subquery(inner.values("_um_value")[:1])
+        index = plan.alias(expression)
+        many, item, _ = _shape(annotation)
+        convert = None if item in (int, bool, float, str, Any) and not many else _converter(None, annotation)
+        return f"r[{index}]" if convert is None else f"{plan.name(convert)}(r[{index}])"
+
+    def queryset(
+        self,
+        schema: type[Schema],
+        name: str,
+        annotation: Any,
+        queryset: QuerySet,
+        relation: Any,
+        pk_index: int,
+        depth: int,
+    ) -> str:
+        model = schema.__model__
+        where = self.where(schema, name)
+        many, item, _ = _shape(annotation)
+        if not isinstance(queryset, QuerySet):
+            raise SchemaError(f"{where}: orm.Field(queryset=...) takes a QuerySet, not {queryset!r}")
+        if not many or not is_schema(item):
+            raise SchemaError(f"{where}: a queryset field is annotated List[SomeSchema], not {annotation!r}")
+        self.check_model(where, item, queryset.model)
+        name_given = relation if isinstance(relation, str) else None
+        if name_given is None:
+            try:
+                field = model._meta.get_field(name)
+                name_given = name if (field.one_to_many or field.many_to_many) else None
+            except FieldDoesNotExist:
+                pass
+        link = _queryset_link(model, queryset, name_given)
+        window = None
+        if queryset.query.is_sliced:
+            window = (queryset.query.low_mark, queryset.query.high_mark)
+            queryset = queryset._chain()
+            queryset.query.clear_limits()
+        related = self.root(item, link, depth + 1)
+        return self.relation(_Related(related, link, pk_index, queryset, window), pk_index, many=True)
+
+    def function(
+        self, schema: type[Schema], name: str, annotation: Any, func: Callable[..., Any], pk_index: int, depth: int
+    ) -> str:
+        where = self.where(schema, name)
+        try:
+            parameters = inspect.signature(func).parameters.values()
+        except (TypeError, ValueError):
+            parameters = []  # type: ignore[assignment]
+        if not any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters):
+            raise SchemaError(
+                f"{where}: a relational query function takes the keys of all the rows at once, "
+                f"def {getattr(func, '__name__', 'func')}(*pks) -> {{pk: value}} (one call, not one per row)"
+            )
+        many, item, _ = _shape(annotation)
+        plan = self.root(item, None, depth + 1) if is_schema(item) else None
+        return self.relation(_Function(func, pk_index, plan, many), pk_index, many=many)
