@@ -9,7 +9,7 @@ field's value comes from; ``orm.Query[Model]`` turns query parameters into a Que
 
 from utilmeta.core.orm.atomic import Atomic
 from utilmeta.core.orm.databases import Database, DatabaseConnections
-from utilmeta.core.orm.fields import Field
+from utilmeta.core.orm.fields import WP, A, Field, R, W
 from utilmeta.core.orm.query import Filter, Limit, Offset, Order, OrderBy, Page, Query
 from utilmeta.core.orm.schema import Schema
 
@@ -18,6 +18,10 @@ __all__ = [
     "Database",
     "DatabaseConnections",
     "Field",
+    "R",
+    "W",
+    "WP",
+    "A",
     "Schema",
     "Query",
     "Filter",

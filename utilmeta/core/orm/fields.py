@@ -19,7 +19,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Field", "MISSING"]
+__all__ = ["Field", "MISSING", "R", "W", "WP", "A", "MODES"]
+
+#: the modes of ``Schema[orm.A]`` (a variant of a schema for one use) and of ``Field(mode=...)``
+R = "r"  # read: the answer of a query
+W = "w"  # write: an update (every field as declared)
+WP = "wp"  # partial write: an update of the fields sent (every field optional)
+A = "a"  # add: a create
+MODES = (R, W, WP, A)
+
+
+def check_mode(value: Any, option: str) -> str:
+    """A field's ``mode``/``no_input`` letters (any of ``r``, ``w``, ``a``)."""
+    if not isinstance(value, str) or not value or set(value) - set("rwa"):
+        raise ValueError(f"orm.Field({option}={value!r}): a mode is made of the letters r, w and a (e.g. 'ra')")
+    return value
 
 
 class _Missing:
@@ -37,9 +51,12 @@ class Field:
     ``*pks``) and options (``queryset``, ``no_output``, ``default``/``default_factory``).
 
     ``no_output=True``: the field is neither queried nor output (it stays unset).
+    ``no_input=True`` (or the modes where it applies, ``'aw'``): a value given to the constructor
+    (a request body) is dropped; the code sets it (``article.author_id = user.pk``).
+    ``mode='ra'``: the field exists only in those variants of the schema (``Schema[orm.A]``).
     """
 
-    __slots__ = ("field", "queryset", "no_output", "default", "default_factory")
+    __slots__ = ("field", "queryset", "no_output", "no_input", "mode", "default", "default_factory")
 
     def __init__(
         self,
@@ -47,6 +64,8 @@ class Field:
         *,
         queryset: Any = None,
         no_output: bool = False,
+        no_input: bool | str = False,
+        mode: str | None = None,
         default: Any = MISSING,
         default_factory: Callable[[], Any] | None = None,
     ) -> None:
@@ -55,8 +74,20 @@ class Field:
         self.field = field
         self.queryset = queryset
         self.no_output = bool(no_output)
+        self.no_input = no_input if isinstance(no_input, bool) else check_mode(no_input, "no_input")
+        self.mode = None if mode is None else check_mode(mode, "mode")
         self.default = default
         self.default_factory = default_factory
+
+    def in_mode(self, mode: str | None) -> bool:
+        """Whether the field exists in the schema's variant for ``mode`` (None: the schema itself)."""
+        return mode is None or self.mode is None or mode[0] in self.mode
+
+    def drops_input(self, mode: str | None) -> bool:
+        """Whether a value given to the constructor is dropped in the variant for ``mode``."""
+        if isinstance(self.no_input, bool):
+            return self.no_input
+        return mode is not None and mode[0] in self.no_input
 
     @property
     def has_default(self) -> bool:

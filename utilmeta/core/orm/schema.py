@@ -21,11 +21,12 @@ call; this module imports no framework.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
 import msgspec
 
-from utilmeta.core.orm.fields import MISSING, Field
+from utilmeta.core.orm.fields import MISSING, MODES, WP, Field
 
 __all__ = ["Schema", "SchemaMeta", "is_schema"]
 
@@ -38,13 +39,35 @@ def _is_source(value: Any) -> bool:
     return isinstance(value, Field) or hasattr(value, "resolve_expression")
 
 
+_INTERNAL = {
+    "__module__", "__qualname__", "__doc__", "__annotations__", "__dict__", "__weakref__", "__slots__",
+    "__orm_fields__", "__orm_properties__", "__no_input__", "__plan__", "__plans__", "__writer__",
+    "__variants__", "__post_init__", "__match_args__", "__struct_config__",
+}  # fmt: skip
+
+
+def _property_type(prop: property) -> Any:
+    """The return annotation of a property's getter (a schema outputs such a property), or None."""
+    annotations = getattr(prop.fget, "__annotations__", {})
+    return annotations.get("return")
+
+
 class SchemaMeta(msgspec.StructMeta):
     """Takes the ``orm.Field`` / expression defaults out of the class body (into ``__orm_fields__``)
-    before msgspec builds the struct: such a field is not input, and stays unset unless queried."""
+    before msgspec builds the struct: such a field is not input, and stays unset unless queried. A
+    ``@property`` with a return annotation becomes an output field, computed when a query builds
+    the instance. A field whose input is dropped (``no_input``) is reset after construction."""
 
     def __new__(mcls, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> Any:
-        annotations = namespace.get("__annotations__", {})
+        annotations = dict(namespace.get("__annotations__", {}))
+        mode = namespace.get("__schema_mode__") or next((getattr(b, "__schema_mode__", None) for b in bases), None)
         sources: dict[str, Field] = {}
+        properties: dict[str, Callable[[Any], Any]] = {}
+        for attr, value in list(namespace.items()):
+            if isinstance(value, property) and attr != "pk" and _property_type(value) is not None:
+                properties[attr] = value.fget  # type: ignore[assignment]
+                annotations[attr] = _property_type(value)
+                namespace[attr] = msgspec.UNSET
         for attr in annotations:
             if attr not in namespace or not _is_source(namespace[attr]):
                 continue
@@ -55,15 +78,37 @@ class SchemaMeta(msgspec.StructMeta):
                 namespace[attr] = msgspec.field(default_factory=source.default_factory)
             else:
                 namespace[attr] = msgspec.UNSET if source.default is MISSING else source.default
+        namespace["__annotations__"] = annotations
+        inherited: dict[str, Field] = {}
+        inherited_properties: dict[str, Callable[[Any], Any]] = {}
+        for base in reversed([k for b in bases for k in b.__mro__]):
+            inherited.update(getattr(base, "__orm_fields__", {}))
+            inherited_properties.update(getattr(base, "__orm_properties__", {}))
+        all_sources = {**inherited, **sources}
+        dropped = {n: s for n, s in all_sources.items() if s.drops_input(mode)}
+        if dropped:
+            namespace["__post_init__"] = _dropping(dropped)
         kwargs.setdefault("kw_only", True)
         cls = super().__new__(mcls, name, bases, namespace, **kwargs)
-        inherited: dict[str, Field] = {}
-        for base in reversed(cls.__mro__[1:]):
-            inherited.update(getattr(base, "__orm_fields__", {}))
-        setattr(cls, "__orm_fields__", {**inherited, **sources})
+        setattr(cls, "__orm_fields__", all_sources)
+        setattr(cls, "__orm_properties__", {**inherited_properties, **properties})
+        setattr(cls, "__no_input__", tuple(dropped))
         setattr(cls, "__plan__", None)
+        setattr(cls, "__plans__", {})
         setattr(cls, "__writer__", None)
+        setattr(cls, "__variants__", {})
         return cls
+
+
+def _dropping(fields: dict[str, Field]) -> Callable[[Any], None]:
+    """A ``__post_init__`` that drops what the constructor was given for ``no_input`` fields."""
+    defaults = {name: (msgspec.UNSET if f.default is MISSING else f.default) for name, f in fields.items()}
+
+    def __post_init__(self: Any) -> None:
+        for name, default in defaults.items():
+            setattr(self, name, default)
+
+    return __post_init__
 
 
 def is_schema(tp: Any) -> bool:
@@ -76,15 +121,65 @@ class Schema(msgspec.Struct, metaclass=SchemaMeta, kw_only=True, dict=True):
     instance keeps the key it was saved under even when the schema declares no key field.)"""
 
     __model__: ClassVar[Any] = None
+    __schema_mode__: ClassVar[str | None] = None
     __orm_fields__: ClassVar[dict[str, Field]]
+    __orm_properties__: ClassVar[dict[str, Callable[[Any], Any]]]
+    __no_input__: ClassVar[tuple[str, ...]]
     __plan__: ClassVar[Any]
+    __plans__: ClassVar[dict[frozenset[str], Any]]
     __writer__: ClassVar[Any]
+    __variants__: ClassVar[dict[str, type[Schema]]]
 
     def __class_getitem__(cls, model: Any) -> type[Schema]:
+        if isinstance(model, str):
+            return cls._variant(model)
         if not inspect.isclass(model):
-            raise TypeError(f"orm.Schema[...] takes a model class, not {model!r}")
+            raise TypeError(
+                f"orm.Schema[...] takes a model class or a mode (orm.R, orm.W, orm.WP, orm.A), not {model!r}"
+            )
         bound: type[Schema] = SchemaMeta(f"{cls.__name__}[{model.__name__}]", (cls,), {"__model__": model})
         return bound
+
+    @classmethod
+    def _variant(cls, mode: str) -> type[Schema]:
+        """``Schema[orm.A]``: the schema for one use. Fields declared ``mode=`` without it are left
+        out; ``no_input`` for it drops the constructor's value; in ``orm.WP`` every field is
+        optional (an update of what is sent)."""
+        if mode not in MODES:
+            raise TypeError(f"{cls.__name__}[{mode!r}]: a mode is one of orm.R, orm.W, orm.WP, orm.A")
+        found = cls.__dict__.get("__variants__", {}).get(mode)
+        if found is not None:
+            return found
+        from typing import get_type_hints
+
+        hints = get_type_hints(cls)
+        properties = cls.__orm_properties__
+        namespace: dict[str, Any] = {"__module__": cls.__module__, "__schema_mode__": mode, "__model__": cls.__model__}
+        for klass in reversed(cls.__mro__):
+            if isinstance(klass, SchemaMeta) and klass is not Schema:
+                namespace.update({k: v for k, v in klass.__dict__.items() if k not in _INTERNAL and k not in hints})
+        annotations: dict[str, Any] = {}
+        for info in msgspec.structs.fields(cls):
+            source = cls.__orm_fields__.get(info.name)
+            if info.name in properties:
+                namespace[info.name] = property(properties[info.name])
+                continue
+            if source is not None and not source.in_mode(mode):
+                continue
+            annotations[info.name] = hints[info.name]
+            if source is not None:
+                namespace[info.name] = source
+            elif info.default is not msgspec.NODEFAULT:
+                namespace[info.name] = info.default
+            elif info.default_factory is not msgspec.NODEFAULT:
+                namespace[info.name] = msgspec.field(default_factory=info.default_factory)
+            elif mode == WP:
+                namespace[info.name] = msgspec.UNSET
+        namespace["__annotations__"] = annotations
+        namespace["__qualname__"] = f"{cls.__qualname__}[{mode!r}]"
+        variant: type[Schema] = SchemaMeta(f"{cls.__name__}[{mode!r}]", (Schema,), namespace)
+        cls.__variants__[mode] = variant
+        return variant
 
     @classmethod
     def _plan(cls) -> Any:

@@ -255,6 +255,19 @@ class _Function(_ToMany):
         return self._resolve(mapping, await self.plan.aby_key(self._keys(mapping), using))
 
 
+def _finisher(names: tuple[str, ...], properties: dict[str, Callable[[Any], Any]]) -> Callable[..., Any]:
+    """After an instance is built: its no_input fields set, then its ``@property`` outputs."""
+
+    def finish(obj: Any, *values: Any) -> Any:
+        for name, value in zip(names, values, strict=True):
+            setattr(obj, name, value)
+        for name, getter in properties.items():
+            setattr(obj, name, getter(obj))
+        return obj
+
+    return finish
+
+
 def _group(rows: list[tuple[Any, ...]], objects: list[Any]) -> dict[Any, list[Any]]:
     grouped: dict[Any, list[Any]] = {}
     for row, obj in zip(rows, objects, strict=True):
@@ -545,14 +558,24 @@ class _Compiler:
         sources = schema.__orm_fields__
         defaults = {f.name for f in msgspec.structs.fields(schema) if f.required is False}
         parts = []
+        later = []  # no_input fields: set after construction (the constructor drops them)
+        properties = schema.__orm_properties__
         for name in schema.__struct_fields__:
             source = sources.get(name)
-            if source is not None and source.no_output:
+            if (source is not None and source.no_output) or name in properties:
                 continue
             expression = self.field(schema, name, hints[name], source, prefix, pk_index, depth, name in defaults)
-            if expression is not None:
+            if expression is None:
+                continue
+            if name in schema.__no_input__:
+                later.append((name, expression))
+            else:
                 parts.append(f"{name}={expression}")
-        return f"{plan.name(schema)}({', '.join(parts)})"
+        built = f"{plan.name(schema)}({', '.join(parts)})"
+        if not later and not properties:
+            return built
+        finish = plan.name(_finisher(tuple(n for n, _ in later), properties))
+        return f"{finish}({built}, {', '.join(e for _, e in later)})"
 
     def field(
         self,
