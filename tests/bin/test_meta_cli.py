@@ -470,6 +470,11 @@ def test_run_in_the_background_then_down_and_restart(tmp_path: Path) -> None:
         assert httpx.get(f"http://127.0.0.1:{port}/api/hello").text == "hello, world"
         twice = meta_process("run", "-d", "--port", port, cwd=root)
         assert twice.returncode == 1 and f"already running (pid {pid}" in twice.stderr
+        # the foreground `meta run` a user tries next names the background service, not "another program"
+        foreground = meta_process("run", "--port", port, cwd=root)
+        assert foreground.returncode == 1 and "another program" not in foreground.stderr, foreground.stderr
+        assert f"bg already runs in the background (pid {pid}" in foreground.stderr
+        assert "`meta down` stops it" in foreground.stderr
         restarted = meta_process("restart", "--port", port, cwd=root)
         assert restarted.returncode == 0, restarted.stderr
         assert f"stopped bg (pid {pid})" in restarted.stdout
