@@ -75,6 +75,23 @@ def _is_recreation(current: UtilMeta, new: UtilMeta) -> bool:
     return _qualname(code) == _qualname(new_code)
 
 
+def _port_variable(module_name: str, port: int) -> str | None:
+    """The environment variable that set the port, when an ``Env`` of the service's module gave
+    it (``port=env.PORT`` in a project ``meta setup`` made, read from ``MYAPP_PORT``): the place a
+    user changes it. None when no such ``Env`` is there."""
+    from utilmeta.conf.env import Env
+
+    module = sys.modules.get(module_name)
+    for value in vars(module).values() if module is not None else ():
+        if isinstance(value, Env):
+            try:
+                if value.PORT == port:
+                    return value.env_name("PORT")
+            except AttributeError:
+                continue
+    return None
+
+
 def _qualname(code: Any) -> str:
     return str(getattr(code, "co_qualname", getattr(code, "co_name", "")))  # co_qualname: Python 3.11+
 
@@ -437,7 +454,13 @@ class UtilMeta:
         self.port = kwargs.get("port", self.port)
         address = self.adaptor.listen_address(kwargs)
         if address is not None:
-            problem = listen_problem(*address, "with UtilMeta(host=..., port=...) or service.run(host=..., port=...)")
+            variable = _port_variable(self.module_name, address[1])
+            choose = (
+                f"with {variable}=... in the environment"
+                if variable
+                else "with UtilMeta(host=..., port=...) or service.run(host=..., port=...)"
+            )
+            problem = listen_problem(*address, choose)
             if problem is not None:
                 raise SystemExit(f"utilmeta: error: {problem}")
         self.application()
