@@ -167,6 +167,8 @@ def test_check_deploy_says_which_variables_to_set(name: str, tmp_path: Path) -> 
     assert f"error: debug mode: the service is not in production: set {prefix}PRODUCTION=1 {read_by}" in result.stdout
     assert f"warning: any Host header is accepted: set {prefix}ALLOWED_HOSTS=api.example.com {read_by}" in result.stdout
     assert "production=True" not in result.stdout and "Preference(" not in result.stdout
+    # the docs follow production (Docs is not configured): nothing to "keep" about them
+    assert "API docs" not in result.stdout and "1 error(s), 1 warning(s)" in result.stdout
     fixed = meta(
         "check", "--deploy", cwd=project, env={f"{prefix}PRODUCTION": "1", f"{prefix}ALLOWED_HOSTS": "api.example.com"}
     )
