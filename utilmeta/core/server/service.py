@@ -280,7 +280,13 @@ class UtilMeta:
         if self._root_api is None:
             api = self._api
             if isinstance(api, str):
-                api = self._import_api(api)
+                try:
+                    api = self._import_api(api)
+                except SetupError as e:
+                    code, line = self._created_by  # the api= argument is wrong where it is given
+                    if code is not None and e.location is None:
+                        e.location = (code.co_filename, line)
+                    raise
             if api is None:
                 from utilmeta.core.api import API
 
