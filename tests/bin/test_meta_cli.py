@@ -346,6 +346,11 @@ MISTAKES = {
     "deploy without app": ("[utilmeta]\nservice = server:service\n", ["deploy", "nginx"], "meta.ini has no `app`"),
     "workers off sanic": (None, ["run", "--workers", "2"], "--workers is for sanic"),
     "port in use": (None, ["run", "--port", "{busy}"], "is in use by another program"),
+    "background on port 0": (
+        None,
+        ["run", "-d", "--port", "0"],
+        "meta run -d needs a port to wait on and print, not 0",
+    ),
     "bad option": (None, ["deploy", "nginx", "--workers", "2"], "--workers does not apply"),
 }
 

@@ -200,6 +200,8 @@ class RunCommand(Command):
             raise CommandError(f"already running (pid {running}, {pidfile}): `meta restart` or `meta down` first")
         service = project.load_service()
         host, port = _serve_at(service, args)
+        if port == 0:  # the system would pick one in the child, which no one could find or print
+            raise CommandError("meta run -d needs a port to wait on and print, not 0: give one with --port")
         _check_free(host, port)
         command = [sys.executable, "-m", "utilmeta", "--ini", str(project.ini), "run"]
         for flag, value in (("--host", args.host), ("--port", args.port), ("--workers", args.workers)):
