@@ -128,6 +128,6 @@ def test_scripts_demo_on_a_port_in_use_is_one_line():
     assert done.returncode == 1
     assert done.stderr == (
         f"utilmeta: error: 127.0.0.1:{port} is in use by another program: stop it, or choose another "
-        "with UtilMeta(host=..., port=...) or service.run(host=..., port=...)\n"
+        "with DEMO_PORT=... in the environment\n"
     )
     assert "UtilMeta service" not in done.stdout

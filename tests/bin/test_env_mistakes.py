@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -166,7 +167,34 @@ def test_check_deploy_says_which_variables_to_set(name: str, tmp_path: Path) -> 
     assert f"error: debug mode: the service is not in production: set {prefix}PRODUCTION=1 {read_by}" in result.stdout
     assert f"warning: any Host header is accepted: set {prefix}ALLOWED_HOSTS=api.example.com {read_by}" in result.stdout
     assert "production=True" not in result.stdout and "Preference(" not in result.stdout
+    # the docs follow production (Docs is not configured): nothing to "keep" about them
+    assert "API docs" not in result.stdout and "1 error(s), 1 warning(s)" in result.stdout
     fixed = meta(
         "check", "--deploy", cwd=project, env={f"{prefix}PRODUCTION": "1", f"{prefix}ALLOWED_HOSTS": "api.example.com"}
     )
     assert "debug mode" not in fixed.stdout and "any Host header" not in fixed.stdout, fixed.stdout
+
+
+# -- the first hour again: a port in use names the variable that sets it ----------------------------
+
+
+def test_python_server_py_on_a_port_in_use_names_the_variable_that_sets_it(project: Path) -> None:
+    """The scaffold's ``server.py`` takes its port from ``MYAPP_PORT``: that is what to change,
+    not ``UtilMeta(port=...)`` in code the user did not write."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "server.py"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "MYAPP_PORT": str(port)},
+        )
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"utilmeta: error: 127.0.0.1:{port} is in use by another program: stop it, or choose another "
+        "with MYAPP_PORT=... in the environment\n"
+    )

@@ -48,6 +48,24 @@ def test_a_syntax_error_is_reported_at_its_own_file_and_line(project: Path) -> N
     assert "frozen" not in err and "importlib" not in err
 
 
+@pytest.mark.parametrize(
+    ("wrong", "says"),
+    [
+        ("api.RootApi", "module 'api' has no attribute 'RootApi' (did you mean 'RootAPI'?)"),
+        ("apis.RootAPI", "cannot import 'apis': No module named 'apis' (did you mean 'api'?)"),
+    ],
+)
+def test_a_wrong_api_reference_is_reported_at_the_utilmeta_call(project: Path, wrong: str, says: str) -> None:
+    """``api=`` is imported when the service is set up (``app = service.application()``, further
+    down): the error points at the ``UtilMeta(...)`` call that gives it, as for a wrong backend."""
+    server = project / "server.py"
+    source = server.read_text()
+    call_line = source[: source.index("service = UtilMeta(")].count("\n") + 1
+    server.write_text(source.replace('api="api.RootAPI"', f'api="{wrong}"'))
+    err = one_error(meta("check", cwd=project))
+    assert f"(server.py, line {call_line}): api='{wrong}': {says}" in err
+
+
 def test_a_syntax_error_in_the_service_module_itself(project: Path) -> None:
     server = project / "server.py"
     server.write_text(server.read_text() + "\nsettings = (\n")

@@ -215,11 +215,38 @@ def test_init_finds_the_service_and_app(isolated: Path, capsys: pytest.CaptureFi
     assert status == 0 and "service = server:service, app = server:app" in out
     ini = configparser.ConfigParser()
     ini.read(isolated / "meta.ini")
-    assert ini["utilmeta"]["main"] == "server.py" and ini["utilmeta"]["name"] == isolated.name
+    assert ini["utilmeta"]["main"] == "server.py" and ini["utilmeta"]["name"] == "cli"  # UtilMeta(name="cli")
     again, _, err = run_meta(capsys, "init")
     assert again == 1 and "--force" in err
     forced, _, _ = run_meta(capsys, "init", "--force", "--name", "renamed")
     assert forced == 0 and "name = renamed" in (isolated / "meta.ini").read_text()
+
+
+def test_init_then_run_d_and_down_name_the_service_alike(tmp_path: Path) -> None:
+    """`meta init` in a folder whose name is not the service's: `meta run -d` says "ex running",
+    so `meta down` says "stopped ex", not the folder's name."""
+    need(importlib.util.find_spec("starlette") is not None, "starlette is not installed")
+    root = tmp_path / "existing"
+    root.mkdir()
+    (root / "main.py").write_text(
+        "from utilmeta import UtilMeta\n\n"
+        'service = UtilMeta(__name__, name="ex", backend="starlette")\n'
+        "app = service.application()\n"
+    )
+    assert meta_process("init", cwd=root).returncode == 0
+    port = str(free_port())
+    started = meta_process("run", "-d", "--port", port, cwd=root)
+    try:
+        assert started.returncode == 0, started.stderr
+        pid = int((root / "ex.pid").read_text())
+        assert started.stdout.startswith(f"ex running in the background: pid {pid}"), started.stdout
+        down = meta_process("down", cwd=root)
+        assert down.returncode == 0 and down.stdout == f"stopped ex (pid {pid})\n", down.stdout + down.stderr
+    finally:
+        for pidfile in root.glob("*.pid"):
+            leftover = int(pidfile.read_text())
+            if _running(leftover):
+                os.kill(leftover, signal.SIGKILL)
 
 
 def test_init_without_a_service_asks_for_one(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -346,6 +373,11 @@ MISTAKES = {
     "deploy without app": ("[utilmeta]\nservice = server:service\n", ["deploy", "nginx"], "meta.ini has no `app`"),
     "workers off sanic": (None, ["run", "--workers", "2"], "--workers is for sanic"),
     "port in use": (None, ["run", "--port", "{busy}"], "is in use by another program"),
+    "background on port 0": (
+        None,
+        ["run", "-d", "--port", "0"],
+        "meta run -d needs a port to wait on and print, not 0",
+    ),
     "bad option": (None, ["deploy", "nginx", "--workers", "2"], "--workers does not apply"),
 }
 
@@ -470,6 +502,11 @@ def test_run_in_the_background_then_down_and_restart(tmp_path: Path) -> None:
         assert httpx.get(f"http://127.0.0.1:{port}/api/hello").text == "hello, world"
         twice = meta_process("run", "-d", "--port", port, cwd=root)
         assert twice.returncode == 1 and f"already running (pid {pid}" in twice.stderr
+        # the foreground `meta run` a user tries next names the background service, not "another program"
+        foreground = meta_process("run", "--port", port, cwd=root)
+        assert foreground.returncode == 1 and "another program" not in foreground.stderr, foreground.stderr
+        assert f"bg already runs in the background (pid {pid}" in foreground.stderr
+        assert "`meta down` stops it" in foreground.stderr
         restarted = meta_process("restart", "--port", port, cwd=root)
         assert restarted.returncode == 0, restarted.stderr
         assert f"stopped bg (pid {pid})" in restarted.stdout

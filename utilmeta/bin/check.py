@@ -148,14 +148,16 @@ def _docs_findings(service: Any) -> list[Finding]:
     except ImportError:
         return []
     config = service.get_config(Docs) or Docs()
-    if not config.is_enabled(service):
+    # Docs(enabled=None), the default, follows production: out of production, the "debug mode"
+    # error is the one thing to fix, and production then hides the docs
+    if config.enabled is not True:
         return []
     where = f"{service.route}/{config.openapi_path}"
     return [
         Finding(
             "warning",
-            f"the API docs are public ({where}): keep Docs(enabled=None) so production hides them, "
-            f"or put them behind authentication",
+            f"the API docs are public ({where}), in production too: Docs(enabled=True) serves them; "
+            f"leave enabled unset so production hides them, or put them behind authentication",
         )
     ]
 

@@ -28,7 +28,7 @@ from utilmeta.bin.base import Command, CommandError, echo
 from utilmeta.bin.project import Project
 from utilmeta.conf.env import EnvWarning
 from utilmeta.core.server.backends import BACKEND_INFO
-from utilmeta.core.server.listen import accepts, listen_problem
+from utilmeta.core.server.listen import accepts, listen_problem, shown_address
 
 __all__ = ["DownCommand", "RestartCommand", "RunCommand", "read_pid", "stop"]
 
@@ -99,10 +99,19 @@ def stop(pidfile: Path, timeout: float, force: bool = False) -> int | None:
     return pid
 
 
-def _check_free(host: str, port: int) -> None:
+def _check_free(host: str, port: int, project: Project | None = None) -> None:
+    """One line when ``host:port`` cannot be listened on; when the project's own service holds
+    a live pidfile (``meta run -d``), the line says so rather than blaming another program."""
     problem = listen_problem(host, port, "with --host/--port")
-    if problem is not None:
-        raise CommandError(problem)
+    if problem is None:
+        return
+    running = None if project is None else read_pid(project.pidfile)
+    if project is not None and running is not None and running != os.getpid() and accepts(host, port):
+        problem = (
+            f"{shown_address(host, port)} is in use: {project.display_name} already runs in the background "
+            f"(pid {running}, {project.pidfile}): `meta down` stops it, or choose another with --host/--port"
+        )
+    raise CommandError(problem)
 
 
 def _serve_at(service: Any, args: argparse.Namespace) -> tuple[str, int]:
@@ -162,7 +171,7 @@ class RunCommand(Command):
                 warnings.simplefilter("ignore", EnvWarning)  # the main script shows them as it loads
             service = project.load_service()
         host, port = _serve_at(service, args)
-        _check_free(host, port)
+        _check_free(host, port, project)
         if serves:
             os.execv(sys.executable, [sys.executable, str(main)])
         if args.workers is not None:
@@ -191,6 +200,8 @@ class RunCommand(Command):
             raise CommandError(f"already running (pid {running}, {pidfile}): `meta restart` or `meta down` first")
         service = project.load_service()
         host, port = _serve_at(service, args)
+        if port == 0:  # the system would pick one in the child, which no one could find or print
+            raise CommandError("meta run -d needs a port to wait on and print, not 0: give one with --port")
         _check_free(host, port)
         command = [sys.executable, "-m", "utilmeta", "--ini", str(project.ini), "run"]
         for flag, value in (("--host", args.host), ("--port", args.port), ("--workers", args.workers)):

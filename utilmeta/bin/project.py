@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from utilmeta.bin.base import CommandError
+from utilmeta.utils.exceptions import SetupError
 
 __all__ = ["INI_NAMES", "Project", "write_ini"]
 
@@ -77,13 +78,18 @@ def _user_frame(exc: BaseException, root: Path) -> str:
 
     The innermost exception of the chain that points into the project wins (an ImportError
     inside ``api.py`` is reported there, not at the line of ``server.py`` that imported it); a
-    SyntaxError points at its own file and line, which no traceback frame shows.
+    SyntaxError points at its own file and line, which no traceback frame shows, and so does a
+    SetupError that knows its declaration (a wrong ``api=`` found when the service is set up).
     """
     for error in _exception_chain(exc):
         if isinstance(error, SyntaxError):
             relative = _in_project(error.filename, root)
             if relative is not None:
                 return f" ({relative}, line {error.lineno})"
+        if isinstance(error, SetupError) and error.location is not None:
+            relative = _in_project(error.location[0], root)
+            if relative is not None:
+                return f" ({relative}, line {error.location[1]})"
         for frame in reversed(traceback.extract_tb(error.__traceback__)):
             relative = _in_project(frame.filename, root)
             if relative is not None:

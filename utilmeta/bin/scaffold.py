@@ -109,16 +109,17 @@ class SetupCommand(Command):
         return 0
 
 
-def detect_service(root: Path) -> tuple[str, str | None]:
-    """``(service_ref, app_ref)`` found in the top-level modules of ``root``: the module-level
-    ``x = UtilMeta(...)`` and ``y = x.application()`` assignments."""
-    found: list[tuple[str, str | None]] = []
+def detect_service(root: Path) -> tuple[str, str | None, str | None]:
+    """``(service_ref, app_ref, name)`` found in the top-level modules of ``root``: the module-level
+    ``x = UtilMeta(...)`` and ``y = x.application()`` assignments, and the call's ``name="..."``
+    when it is a literal (the name ``meta run -d`` and ``meta down`` then both show)."""
+    found: list[tuple[str, str | None, str | None]] = []
     for path in sorted(root.glob("*.py")):
         try:
             tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         except (SyntaxError, UnicodeDecodeError):
             continue
-        service_var = app_var = None
+        service_var = app_var = service_name = None
         for node in tree.body:
             if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
                 continue
@@ -129,6 +130,8 @@ def detect_service(root: Path) -> tuple[str, str | None]:
             named = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
             if named == "UtilMeta":
                 service_var = node.targets[0].id
+                given = next((k.value for k in value.keywords if k.arg == "name"), None)
+                service_name = given.value if isinstance(given, ast.Constant) and isinstance(given.value, str) else None
             elif (
                 isinstance(func, ast.Attribute)
                 and func.attr == "application"
@@ -138,13 +141,13 @@ def detect_service(root: Path) -> tuple[str, str | None]:
                 app_var = node.targets[0].id
         if service_var:
             module = path.stem
-            found.append((f"{module}:{service_var}", f"{module}:{app_var}" if app_var else None))
+            found.append((f"{module}:{service_var}", f"{module}:{app_var}" if app_var else None, service_name))
     if not found:
         raise CommandError(
             f"no module in {root} creates a UtilMeta service at top level: pass --service module:attribute"
         )
     if len(found) > 1:
-        refs = ", ".join(ref for ref, _ in found)
+        refs = ", ".join(ref for ref, _, _ in found)
         raise CommandError(f"several services found ({refs}): pass --service module:attribute")
     return found[0]
 
@@ -162,7 +165,9 @@ class InitCommand(Command):
     def arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--service", help="module:attribute of the UtilMeta instance (found if omitted)")
         parser.add_argument("--app", help="module:attribute of the WSGI/ASGI application (found if omitted)")
-        parser.add_argument("--name", help="service name (default: the directory name)")
+        parser.add_argument(
+            "--name", help="service name (default: the UtilMeta(name=...) found, else the directory name)"
+        )
         parser.add_argument("--main", help="the script `meta run` starts, like server.py")
         parser.add_argument("--dir", type=Path, default=None, help="project directory (default: here)")
         parser.add_argument("--force", action="store_true", help="replace an existing meta.ini")
@@ -174,16 +179,16 @@ class InitCommand(Command):
         existing = [root / n for n in INI_NAMES if (root / n).exists()]
         if existing and not args.force:
             raise CommandError(f"{existing[0]} already exists: edit it, or pass --force to replace it")
-        service_ref, app_ref = args.service, args.app
+        service_ref, app_ref, detected_name = args.service, args.app, None
         if not service_ref:
-            service_ref, detected_app = detect_service(root)
+            service_ref, detected_app, detected_name = detect_service(root)
             app_ref = app_ref or detected_app
         for key, ref in (("--service", service_ref), ("--app", app_ref)):
             if ref and ref.count(":") != 1:
                 raise CommandError(f"{key} {ref!r}: write it as module:attribute, like server:service")
         module = service_ref.split(":")[0]
         main = args.main or (f"{module}.py" if (root / f"{module}.py").is_file() else None)
-        name = args.name or root.name
+        name = args.name or detected_name or root.name
         path = root / "meta.ini"
         write_ini(path, {"name": name, "service": service_ref, "app": app_ref or "", "main": main or ""})
         echo(f"wrote {path}: service = {service_ref}" + (f", app = {app_ref}" if app_ref else ""))

@@ -92,7 +92,11 @@ class DeclarationError(TypeError):
 
 
 class SetupError(RuntimeError):
-    """The service cannot be set up or started as configured."""
+    """The service cannot be set up or started as configured. ``location``, when known, is the
+    ``(filename, line)`` of the declaration at fault (the ``UtilMeta(...)`` call of a wrong
+    ``api=``), for an error raised later than that declaration ran."""
+
+    location: tuple[str, int] | None = None
 
 
 class HttpError(Exception):

@@ -75,6 +75,23 @@ def _is_recreation(current: UtilMeta, new: UtilMeta) -> bool:
     return _qualname(code) == _qualname(new_code)
 
 
+def _port_variable(module_name: str, port: int) -> str | None:
+    """The environment variable that set the port, when an ``Env`` of the service's module gave
+    it (``port=env.PORT`` in a project ``meta setup`` made, read from ``MYAPP_PORT``): the place a
+    user changes it. None when no such ``Env`` is there."""
+    from utilmeta.conf.env import Env
+
+    module = sys.modules.get(module_name)
+    for value in vars(module).values() if module is not None else ():
+        if isinstance(value, Env):
+            try:
+                if value.PORT == port:
+                    return value.env_name("PORT")
+            except AttributeError:
+                continue
+    return None
+
+
 def _qualname(code: Any) -> str:
     return str(getattr(code, "co_qualname", getattr(code, "co_name", "")))  # co_qualname: Python 3.11+
 
@@ -263,7 +280,13 @@ class UtilMeta:
         if self._root_api is None:
             api = self._api
             if isinstance(api, str):
-                api = self._import_api(api)
+                try:
+                    api = self._import_api(api)
+                except SetupError as e:
+                    code, line = self._created_by  # the api= argument is wrong where it is given
+                    if code is not None and e.location is None:
+                        e.location = (code.co_filename, line)
+                    raise
             if api is None:
                 from utilmeta.core.api import API
 
@@ -437,7 +460,13 @@ class UtilMeta:
         self.port = kwargs.get("port", self.port)
         address = self.adaptor.listen_address(kwargs)
         if address is not None:
-            problem = listen_problem(*address, "with UtilMeta(host=..., port=...) or service.run(host=..., port=...)")
+            variable = _port_variable(self.module_name, address[1])
+            choose = (
+                f"with {variable}=... in the environment"
+                if variable
+                else "with UtilMeta(host=..., port=...) or service.run(host=..., port=...)"
+            )
+            problem = listen_problem(*address, choose)
             if problem is not None:
                 raise SystemExit(f"utilmeta: error: {problem}")
         self.application()
