@@ -82,3 +82,15 @@ def test_without_a_root_route_the_index_is_at_slash() -> None:
     index = c.get("/").json()
     assert (index["docs"], index["openapi"]) == ("/docs", "/openapi.json")
     assert index["routes"] == [{"method": "GET", "path": "/hello", "summary": None}]
+
+
+def test_without_a_version_the_index_and_the_document_show_the_same_one() -> None:
+    c = TestClient(UtilMeta(__name__, backend="wsgi", name="bare", api=_Plain, route="/api"))
+    index = c.get("/api").json()
+    assert index["version"] == c.get(index["openapi"]).json()["info"]["version"] == "0.1.0"
+
+
+class _Plain(api.API):
+    @api.get
+    def ping(self) -> str:
+        return "pong"

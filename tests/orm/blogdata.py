@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 from ormblog.models import Article, Comment, Profile, Tag, User
@@ -35,3 +37,17 @@ def fill(alias: str) -> dict[str, list]:
             )
         )
     return {"users": users, "tags": tags, "articles": articles, "comments": comments}
+
+
+@contextmanager
+def statements(alias: str) -> Iterator[list[str]]:
+    """The SQL statements run on ``alias`` inside the block (filled when it ends); transaction
+    control (BEGIN, COMMIT, savepoints) is not a statement of data and is left out."""
+    from django.db import connections
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connections[alias]) as ctx:
+        sql: list[str] = []
+        yield sql
+    control = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")
+    sql.extend(q["sql"] for q in ctx.captured_queries if not q["sql"].startswith(control))

@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, Optional
 
 import msgspec
 import pytest
-from blogdata import fill
-from django.db import connections, models
+from blogdata import fill, statements
+from django.db import models
 from ormblog.models import Article, Comment, Tag, User
 
 from utilmeta.core import orm
@@ -47,16 +46,6 @@ class ArticleSchema(orm.Schema[Article]):
 @pytest.fixture(scope="module")
 def blog(db: str) -> Iterator[tuple[str, dict[str, list]]]:
     yield db, fill(db)
-
-
-@contextmanager
-def statements(alias: str) -> Iterator[list[str]]:
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connections[alias]) as ctx:
-        sql: list[str] = []
-        yield sql
-    sql.extend(q["sql"] for q in ctx.captured_queries)
 
 
 def as_data(objects: Any) -> Any:

@@ -4,14 +4,11 @@ database constraint stands for (409 / 400, no SQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import pytest
 from asgiref.sync import async_to_sync
-from blogdata import fill
-from django.db import connections
+from blogdata import fill, statements
 from ormblog.models import Article, Comment, User
 
 from utilmeta.core import orm
@@ -53,17 +50,6 @@ class ArticleTree(orm.Schema[Article]):
 @pytest.fixture
 def blog(db: str) -> tuple[str, dict[str, list]]:
     return db, fill(db)
-
-
-@contextmanager
-def statements(alias: str) -> Iterator[list[str]]:
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connections[alias]) as ctx:
-        sql: list[str] = []
-        yield sql
-    control = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")  # transaction control is not a statement of data
-    sql.extend(q["sql"] for q in ctx.captured_queries if not q["sql"].startswith(control))
 
 
 def tag_names(alias: str, article_id: int) -> list[str]:

@@ -105,7 +105,7 @@ class GunicornConfig(Renderer):
         access = info.log_file("access")
         error = info.log_file("error")
         lines = [
-            f'"""Gunicorn configuration of {info.name}: gunicorn -c gunicorn.py"""',
+            f'"""Gunicorn configuration of {info.name}: gunicorn -c THIS_FILE (from the project root)"""',
             "",
             "import multiprocessing",
             "",

@@ -26,6 +26,7 @@ from utilmeta.core.api.base import API, SubAPI
 from utilmeta.core.api.decorators import RouteInfo
 from utilmeta.core.response import Response
 from utilmeta.ops.docs import Docs
+from utilmeta.ops.openapi import shown_version
 
 if TYPE_CHECKING:
     from utilmeta.core.server.service import UtilMeta
@@ -49,7 +50,7 @@ def index(service: UtilMeta, config: Docs) -> dict[str, Any]:
     ]
     return {
         "name": service.name,
-        "version": service.version,
+        "version": shown_version(service),
         "description": service.description,
         "docs": f"{root}/{config.docs_path}" if config.docs_path else None,
         "openapi": f"{root}/{config.openapi_path}",

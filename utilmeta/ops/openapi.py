@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from utilmeta.core.api.router import Router
     from utilmeta.core.server.service import UtilMeta
 
-__all__ = ["generate", "public_handlers", "render", "OPENAPI_VERSIONS"]
+__all__ = ["generate", "public_handlers", "render", "shown_version", "OPENAPI_VERSIONS"]
 
 OPENAPI_VERSIONS = ("3.1", "3.0")
 _OPERATION_ID = re.compile(r"[^A-Za-z0-9]+")
@@ -70,11 +70,16 @@ def _operation_id(method: str, route: str, given: str | None, taken: set[str]) -
     return name
 
 
+def shown_version(service: Any) -> str:
+    """The version the docs show: the service's, else ``0.1.0`` (the index shows the same)."""
+    return str(service.version or "0.1.0")
+
+
 def _info(service: UtilMeta) -> dict[str, Any]:
     info: dict[str, Any] = {"title": service.title or service.name}
     if service.description:
         info["description"] = service.description
-    info["version"] = service.version or "0.1.0"
+    info["version"] = shown_version(service)
     for key in ("summary", "termsOfService", "contact", "license"):
         if key in service.info:
             info[key] = service.info[key]
