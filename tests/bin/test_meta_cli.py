@@ -601,7 +601,7 @@ DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 _FENCED_COMMAND = re.compile(r"^\s*(?:\$\s+)?(meta\s.*)$")
 _INLINE_COMMAND = re.compile(r"`(meta\s[^`]+)`")
 #: Django's management commands the docs pass through `meta` (not the parser's)
-DJANGO_COMMANDS = {"migrate", "version"}
+DJANGO_COMMANDS = {"migrate", "makemigrations", "shell", "version"}
 
 
 def documented_commands() -> list[tuple[str, str, bool]]:

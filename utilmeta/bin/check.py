@@ -51,9 +51,14 @@ class Finding:
 
 
 def uses_django(service: Any) -> bool:
-    """Whether the service runs on Django or configures it (``DjangoSettings``)."""
-    parts = (service.adaptor, *service.configs.values())
-    return any(type(part).__module__.startswith("utilmeta.core.server.backends.django") for part in parts)
+    """Whether the service runs on Django or configures it: ``DjangoSettings``, or databases
+    (``DatabaseConnections``, served by the Django ORM on any backend)."""
+    from utilmeta.core.orm.backends.django.settings import DjangoSettings
+    from utilmeta.core.orm.databases import DatabaseConnections
+
+    if type(service.adaptor).__module__.startswith("utilmeta.core.server.backends.django"):
+        return True
+    return any(isinstance(config, DjangoSettings | DatabaseConnections) for config in service.configs.values())
 
 
 def _django_settings(service: Any) -> Any:
