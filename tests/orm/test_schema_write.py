@@ -175,3 +175,15 @@ def test_async_twins(blog: tuple[str, dict]) -> None:
 def test_bad_items_are_a_400() -> None:
     with pytest.raises(BadRequest, match="ArticleIn"):
         ArticleIn.bulk_save([{"title": 3}])
+
+
+def test_a_missing_required_column_is_a_400_naming_it(blog: tuple[str, dict]) -> None:
+    alias, data = blog
+
+    class NoDate(orm.Schema[Article]):
+        title: str
+        author_id: int
+
+    with pytest.raises(BadRequest) as missing:
+        NoDate(title="undated", author_id=data["users"][0].pk).save(using=alias)
+    assert str(missing.value) == "created: a value is required for a new Article" and missing.value.status == 400

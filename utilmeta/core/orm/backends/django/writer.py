@@ -300,6 +300,13 @@ class Writer:
                 target = field.related_model._default_manager.db_manager(db)
                 if not target.filter(pk=value).exists():
                     return BadRequest(f"{field.name}: no {field.related_model.__name__} with key {value!r}")
+        if not updating and (model, key) not in created:
+            for field in model._meta.concrete_fields:  # an insert without a value for a NOT NULL column
+                if field.null or field.has_default() or field.primary_key or field.attname in values:
+                    continue
+                if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+                    continue
+                return BadRequest(f"{field.name}: a value is required for a new {name}")
         for group in _unique_groups(model):
             if all(a in values for a in group):
                 others = manager.filter(**{a: values[a] for a in group})
