@@ -531,3 +531,18 @@ def test_uploaded_files_are_closed_after_the_response():
 
     assert TestClient(Keep).post("/up", files={"f": ("a.bin", b"x" * 10)}).json() == 10
     assert kept[0].closed
+
+
+class DocumentedFilters(msgspec.Struct):
+    tag: Annotated[list[str], msgspec.Meta(description="tags")] = []
+
+
+class DocumentedTagAPI(api.API):
+    @api.get
+    def tags(self, q: DocumentedFilters = request.Query) -> list[str]:
+        return q.tag
+
+
+def test_a_documented_list_field_of_a_whole_query_takes_every_value() -> None:
+    # Annotated[list[str], Meta(description=...)] is still a list: ?tag=a&tag=b gives both
+    assert TestClient(DocumentedTagAPI).get("/tags?tag=a&tag=b").json() == ["a", "b"]

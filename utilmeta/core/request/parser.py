@@ -632,7 +632,11 @@ def _schema_fields(tp: Any) -> list[tuple[str, bool]]:
     except Exception:
         return []
     listy = (msgspec.inspect.ListType, msgspec.inspect.SetType, msgspec.inspect.VarTupleType)
-    return [(f.encode_name, isinstance(f.type, listy)) for f in getattr(info, "fields", None) or ()]
+
+    def bare(t: Any) -> Any:  # a documented field (Annotated[list[str], Meta(description=...)])
+        return t.type if isinstance(t, msgspec.inspect.Metadata) else t
+
+    return [(f.encode_name, isinstance(bare(f.type), listy)) for f in getattr(info, "fields", None) or ()]
 
 
 def _field_names(tp: Any) -> list[str]:
