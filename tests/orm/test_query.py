@@ -31,7 +31,11 @@ class ArticleQuery(orm.Query[Article]):
     comments_num: int = orm.Filter(Count("comments"))
     within_days: int = orm.Filter(query=lambda v: Q(created__lt=T0 + timedelta(days=v)), ge=0)
     order: list[str] = orm.OrderBy(
-        {"created": orm.Order(), "id": orm.Order(desc=False), "comments_num": orm.Order(Count("comments"))},
+        {
+            "created": orm.Order(),
+            "id": orm.Order(desc=False),
+            "comments_num": orm.Order(Count("comments"), document="most discussed first with -"),
+        },
         default=["id"],
     )
     offset: int = orm.Offset()
@@ -124,6 +128,8 @@ def test_every_field_is_documented_with_its_limits() -> None:
     }  # fmt: skip
     assert parameters["limit"]["schema"]["maximum"] == 3
     assert parameters["title"]["schema"]["maxLength"] == 20
+    ordering = parameters["order"].get("description", "") + parameters["order"]["schema"].get("description", "")
+    assert "`id` (asc only)" in ordering and "`comments_num` (asc, desc): most discussed first with -" in ordering
     assert all(not p.get("required") for p in parameters.values())
 
 

@@ -132,6 +132,7 @@ class OrderBy(_Part):
         max_length: int | None = None,
     ):
         super().__init__(MISSING if default is None else list(default), alias, description, max_length=max_length)
+        self.given_description = description
         if not isinstance(options, Mapping):
             options = {option: Order() for option in options}
         self.options: dict[str, Order] = {}
@@ -142,6 +143,16 @@ class OrderBy(_Part):
             if not isinstance(order, Order):
                 raise TypeError(f"orm.OrderBy(): the option {name!r} is configured by orm.Order(...), not {order!r}")
             self.options[name] = order
+
+    def meta(self) -> msgspec.Meta | None:
+        """The documented options (each ``Order(document=...)`` with its option) and limits."""
+        shown = []
+        for name, order in self.options.items():
+            ways = "asc, desc" if order.asc and order.desc else "asc only" if order.asc else "desc only"
+            shown.append(f"`{name}` ({ways})" + (f": {order.document}" if order.document else ""))
+        lead = f"{self.given_description}. " if self.given_description else ""
+        self.description = f"{lead}Order by, '-' for descending: " + "; ".join(shown)
+        return super().meta()
 
     def parse(self, values: list[str]) -> list[tuple[str, bool]]:
         """``(option, descending)`` pairs; an unknown option or direction is a ValueError."""

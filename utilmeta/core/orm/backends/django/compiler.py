@@ -199,15 +199,17 @@ class _Related(_ToMany):
         self.key_index = key_index
         self.queryset = queryset
         self.window = window
+        if window is not None:  # the ranking of each owner's rows, built once
+            base = queryset if queryset is not None else plan.model._default_manager.all()
+            order = base.query.order_by or plan.model._meta.ordering or ("pk",)
+            self.rank = Window(RowNumber(), partition_by=F(link), order_by=[_order(o) for o in order])
 
     def _query(self, keys: list[Any], using: str) -> QuerySet:
         base = self.queryset if self.queryset is not None else self.plan.model._default_manager.all()
         query = base.using(using).filter(**{f"{self.link}__in": keys})
         if self.window is not None:
             low, high = self.window
-            order = base.query.order_by or self.plan.model._meta.ordering or ("pk",)
-            rank = Window(RowNumber(), partition_by=F(self.link), order_by=[_order(o) for o in order])
-            query = query.annotate(**{_ROW_NUMBER: rank}).filter(**{f"{_ROW_NUMBER}__gt": low})
+            query = query.annotate(**{_ROW_NUMBER: self.rank}).filter(**{f"{_ROW_NUMBER}__gt": low})
             if high is not None:
                 query = query.filter(**{f"{_ROW_NUMBER}__lte": high})
         return self.plan.select(query)

@@ -53,6 +53,7 @@ class Writer:
         self.forward: list[tuple[str, Any]] = []  # (schema field, fk field): nested schema
         self.nested_many: list[tuple[str, Any]] = []  # (schema field, relation): list of nested schemas
         hints = get_type_hints(schema)
+        self.hints = hints  # resolved once: a nested save reads its children's schema here
         sources = schema.__orm_fields__
         for name in schema.__struct_fields__:
             source = sources.get(name)
@@ -176,7 +177,7 @@ class Writer:
             children = getattr(obj, name)
             if children is UNSET or children is None:
                 continue
-            child_writer = writer_of(_shape(self._hint(name))[1])
+            child_writer = writer_of(_shape(self.hints[name])[1])
             if field.many_to_many:
                 keys = [child_writer._save(child, False, False, True, db, trail) for child in children]
                 getattr(self.stored(key, db), field.name).set(keys)
@@ -192,11 +193,6 @@ class Writer:
         instance._state.adding = False
         instance._state.db = db
         return instance
-
-    def _hint(self, name: str) -> Any:
-        from typing import get_type_hints
-
-        return get_type_hints(self.schema)[name]
 
     # -- bulk ---------------------------------------------------------------------------------
 
