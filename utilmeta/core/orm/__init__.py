@@ -10,7 +10,7 @@ field's value comes from; ``orm.Query[Model]`` turns query parameters into a Que
 from utilmeta.core.orm.atomic import Atomic
 from utilmeta.core.orm.databases import Database, DatabaseConnections
 from utilmeta.core.orm.fields import WP, A, Field, R, W
-from utilmeta.core.orm.query import Filter, Limit, Offset, Order, OrderBy, Page, Query
+from utilmeta.core.orm.query import Filter, Limit, Offset, Order, OrderBy, Page, Query, Scope, Search
 from utilmeta.core.orm.schema import Schema
 
 __all__ = [
@@ -30,4 +30,6 @@ __all__ = [
     "Offset",
     "Limit",
     "Page",
+    "Scope",
+    "Search",
 ]

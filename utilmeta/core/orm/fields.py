@@ -54,9 +54,11 @@ class Field:
     ``no_input=True`` (or the modes where it applies, ``'aw'``): a value given to the constructor
     (a request body) is dropped; the code sets it (``article.author_id = user.pk``).
     ``mode='ra'``: the field exists only in those variants of the schema (``Schema[orm.A]``).
+    ``defer_default=True``: the default is documented but not filled in; a field the input
+    leaves out stays unset, so ``save()`` leaves its column to the database (or as it is).
     """
 
-    __slots__ = ("field", "queryset", "no_output", "no_input", "mode", "default", "default_factory")
+    __slots__ = ("field", "queryset", "no_output", "no_input", "mode", "default", "default_factory", "defer_default")
 
     def __init__(
         self,
@@ -68,9 +70,12 @@ class Field:
         mode: str | None = None,
         default: Any = MISSING,
         default_factory: Callable[[], Any] | None = None,
+        defer_default: bool = False,
     ) -> None:
         if default is not MISSING and default_factory is not None:
             raise ValueError("orm.Field(): give default or default_factory, not both")
+        if defer_default and default is MISSING and default_factory is None:
+            raise ValueError("orm.Field(defer_default=True) defers a default: give default= or default_factory=")
         self.field = field
         self.queryset = queryset
         self.no_output = bool(no_output)
@@ -78,6 +83,7 @@ class Field:
         self.mode = None if mode is None else check_mode(mode, "mode")
         self.default = default
         self.default_factory = default_factory
+        self.defer_default = bool(defer_default)
 
     def in_mode(self, mode: str | None) -> bool:
         """Whether the field exists in the schema's variant for ``mode`` (None: the schema itself)."""

@@ -23,6 +23,8 @@ is not applied. Options this module does not know are refused when the class is 
 
 from __future__ import annotations
 
+import re
+import typing
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, ClassVar, TypeVar
 
@@ -31,7 +33,7 @@ import msgspec
 from utilmeta.core.orm.fields import MISSING
 from utilmeta.core.request.params import Query as QueryMarker
 
-__all__ = ["Query", "QueryMeta", "Filter", "OrderBy", "Order", "Offset", "Limit", "Page"]
+__all__ = ["Query", "QueryMeta", "Filter", "OrderBy", "Order", "Offset", "Limit", "Page", "Scope", "Search"]
 
 Q = TypeVar("Q", bound="Query")
 
@@ -212,6 +214,130 @@ class Page(_Part):
         super().__init__(default, alias, description, ge=1, le=le)
 
 
+class Scope(_Part):
+    """The fields the client wants in the answer: ``?scope=id,title,author.username`` (or
+    repeated); with ``excluded=True``, the fields to leave out. Only those are queried: a
+    relation or expression left out costs nothing. A name the schema does not have is a 400
+    naming this parameter (``ignore_invalids=True`` drops it instead); ``max_depth`` bounds the
+    dotted paths. Give it to a serialize by passing the query itself, or ``context=query.get_context()``."""
+
+    kind = "scope"
+
+    def __init__(
+        self,
+        *,
+        excluded: bool = False,
+        max_depth: int | None = None,
+        ignore_invalids: bool = False,
+        default: list[str] | None = None,
+        alias: str | None = None,
+        description: str | None = None,
+        max_length: int | None = None,
+    ):
+        if max_depth is not None and max_depth < 1:
+            raise TypeError("orm.Scope(max_depth=...) is at least 1 (top-level fields only)")
+        lead = f"{description}. " if description else ""
+        way = "leave out" if excluded else "return (only those are queried)"
+        shown = f"{lead}The fields to {way}, comma-separated or repeated; 'a.b' selects inside a relation"
+        super().__init__(MISSING if default is None else list(default), alias, shown, max_length=max_length)
+        self.excluded = bool(excluded)
+        self.max_depth = max_depth
+        self.ignore_invalids = bool(ignore_invalids)
+
+    def paths(self, value: Any) -> list[str]:
+        """The dotted paths sent; an empty segment or a path deeper than ``max_depth`` is a ValueError."""
+        paths = []
+        for item in value if isinstance(value, list) else [value]:
+            for path in str(item).split(","):
+                path = path.strip()
+                if not path:
+                    continue
+                if not all(segment.strip() for segment in path.split(".")):
+                    raise ValueError(f"{path!r} is not a field path (name or name.name)")
+                if self.max_depth is not None and path.count(".") >= self.max_depth:
+                    raise ValueError(f"{path!r} is deeper than {self.max_depth} level(s)")
+                paths.append(path)
+        return paths
+
+
+class FieldPaths(list):  # type: ignore[type-arg]
+    """The paths of an ``orm.Scope`` as ``get_context()`` gives them: a list that also names
+    its query parameter (for a 400) and whether unknown names are dropped."""
+
+    def __init__(self, paths: list[str], param: str, ignore_invalid: bool = False):
+        super().__init__(paths)
+        self.param = param
+        self.ignore_invalid = ignore_invalid
+
+
+class Search(_Part):
+    """A keyword search over ``fields`` (model fields or lookups, ``'author.username'``): the
+    value is split into keywords at ``keyword_delimiters``; ``match_mode`` says how keywords and
+    fields combine; ``case_sensitive`` (default: no) holds on every database. ``full_text``
+    (PostgreSQL): a full-text match, best-ranked first unless the client orders, ``min_rank``
+    drops weaker matches."""
+
+    kind = "search"
+    ALL_ALL = "all_all"  # every keyword in every field
+    UNION_ALL = "union_all"  # every keyword in some field
+    ANY_ALL = "any_all"  # some field holds every keyword
+    ANY_ANY = "any_any"  # some keyword in some field
+    FULL_TEXT = "full_text"  # PostgreSQL full-text search
+    MODES = (ALL_ALL, UNION_ALL, ANY_ALL, ANY_ANY, FULL_TEXT)
+
+    def __init__(
+        self,
+        *fields: Any,
+        match_mode: str = ANY_ALL,
+        case_sensitive: bool = False,
+        keyword_delimiters: tuple[str, ...] | list[str] = (" ", ",", ";", "|"),
+        max_keywords: int = 20,
+        min_rank: float | None = None,
+        default: str | None = None,
+        alias: str | None = None,
+        description: str | None = None,
+        max_length: int | None = None,
+    ):
+        if not fields:
+            raise TypeError("orm.Search() takes the fields to search: orm.Search('title', 'body')")
+        names = []
+        for field in fields:
+            name = field if isinstance(field, str) else getattr(getattr(field, "field", None), "name", None)
+            if not name:
+                raise TypeError(f"orm.Search(): a field is named by a string or a model field, not {field!r}")
+            names.append(name)
+        if match_mode not in self.MODES:
+            raise TypeError(f"orm.Search(match_mode={match_mode!r}): one of {', '.join(self.MODES)}")
+        if min_rank is not None and match_mode != self.FULL_TEXT:
+            raise TypeError("orm.Search(min_rank=...) applies to match_mode='full_text' only")
+        if not keyword_delimiters or not all(isinstance(d, str) and d for d in keyword_delimiters):
+            raise TypeError("orm.Search(keyword_delimiters=...) is a list of non-empty strings")
+        if max_keywords < 1:
+            raise TypeError("orm.Search(max_keywords=...) is at least 1")
+        lead = f"{description}. " if description else ""
+        shown = f"{lead}Search {', '.join(names)} ({match_mode.replace('_', ' ')})"
+        super().__init__(MISSING if default is None else default, alias, shown, max_length=max_length)
+        self.fields = names
+        self.match_mode = match_mode
+        self.case_sensitive = bool(case_sensitive)
+        self.keyword_delimiters = tuple(keyword_delimiters)
+        self.max_keywords = max_keywords
+        self.min_rank = min_rank
+        self.splitter = re.compile("|".join(re.escape(d) for d in self.keyword_delimiters))
+
+    def keywords(self, value: str) -> list[str]:
+        """The keywords of ``value``; more than ``max_keywords`` is a ValueError."""
+        if self.match_mode == self.FULL_TEXT:
+            return [value.strip()] if value.strip() else []
+        found = list(dict.fromkeys(k for k in self.splitter.split(value) if k))
+        if len(found) > self.max_keywords:
+            raise ValueError(f"at most {self.max_keywords} keywords, not {len(found)}")
+        return found
+
+
+_SCOPE_TYPES = (list, dict, str, Any)
+
+
 def _resolved(annotation: Any, namespace: dict[str, Any]) -> Any:
     """A string annotation (``from __future__ import annotations``) evaluated in the class's
     module, so that constraints can be attached to it."""
@@ -255,8 +381,15 @@ class QueryMeta(msgspec.StructMeta):
             if isinstance(value, _Part):
                 parts[attr] = value
                 meta = value.meta()
+                declared = _resolved(annotation, namespace)
+                if isinstance(value, Scope):  # however declared (UtilMeta writes dict), a list of paths
+                    if (typing.get_origin(declared) or declared) not in _SCOPE_TYPES:
+                        raise TypeError(f"{name}.{attr}: an orm.Scope is declared List[str], not {annotation!r}")
+                    declared = list[str]
                 if meta is not None:
-                    annotations[attr] = Annotated[_resolved(annotation, namespace), meta]
+                    annotations[attr] = Annotated[declared, meta]
+                elif declared is not annotation:
+                    annotations[attr] = declared
                 namespace[attr] = _field(value)
             elif attr not in namespace:
                 namespace[attr] = msgspec.UNSET  # a plain filter: applied only when sent
@@ -266,7 +399,12 @@ class QueryMeta(msgspec.StructMeta):
         inherited: dict[str, _Part] = {}
         for base in reversed(cls.__mro__[1:]):
             inherited.update(getattr(base, "__query_parts__", {}))
-        setattr(cls, "__query_parts__", {**inherited, **parts})
+        all_parts = {**inherited, **parts}
+        for excluded in (False, True):
+            scopes = [n for n, p in all_parts.items() if isinstance(p, Scope) and p.excluded is excluded]
+            if len(scopes) > 1:
+                raise TypeError(f"{name}: {' and '.join(scopes)} are both orm.Scope(excluded={excluded}); keep one")
+        setattr(cls, "__query_parts__", all_parts)
         setattr(cls, "__query_plan__", None)
         return cls
 
@@ -289,13 +427,31 @@ class Query(msgspec.Struct, metaclass=QueryMeta, kw_only=True):
 
     def __post_init__(self) -> None:
         for name, part in type(self).__query_parts__.items():
-            if isinstance(part, OrderBy):
+            value = getattr(self, name)
+            if value is msgspec.UNSET or value is None:
+                continue
+            try:  # a ValueError is a 400 naming the parameter
+                if isinstance(part, OrderBy):
+                    part.parse(value if isinstance(value, list) else [value])
+                elif isinstance(part, Scope):
+                    part.paths(value)
+                elif isinstance(part, Search):
+                    part.keywords(value)
+            except ValueError as e:
+                raise ValueError(f"{part.alias or name}: {e}") from None
+
+    def get_context(self) -> dict[str, Any]:
+        """What a serialize needs from this query besides its queryset: the fields its
+        ``orm.Scope`` parameters select (``includes``) or leave out (``excludes``)."""
+        context: dict[str, Any] = {}
+        for name, part in type(self).__query_parts__.items():
+            if isinstance(part, Scope):
                 value = getattr(self, name)
-                if value is not msgspec.UNSET:
-                    try:
-                        part.parse(value if isinstance(value, list) else [value])
-                    except ValueError as e:  # a 400 naming the parameter
-                        raise ValueError(f"{part.alias or name}: {e}") from None
+                if value is msgspec.UNSET or value is None:
+                    continue
+                key = "excludes" if part.excluded else "includes"
+                context[key] = FieldPaths(part.paths(value), part.alias or name, part.ignore_invalids)
+        return context
 
     def _engine(self) -> Any:
         from utilmeta.core.orm.backends.django import queries

@@ -21,7 +21,8 @@ call; this module imports no framework.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 
 import msgspec
@@ -31,6 +32,7 @@ from utilmeta.core.orm.fields import MISSING, MODES, WP, Field
 __all__ = ["Schema", "SchemaMeta", "is_schema"]
 
 S = TypeVar("S", bound="Schema")
+_EMPTY: Mapping[str, Any] = types.MappingProxyType({})
 
 
 def _is_source(value: Any) -> bool:
@@ -74,7 +76,10 @@ class SchemaMeta(msgspec.StructMeta):
             value = namespace[attr]
             source = value if isinstance(value, Field) else Field(value)
             sources[attr] = source
-            if source.default_factory is not None:
+            if source.defer_default:  # unset unless given; the default is only documented
+                namespace[attr] = msgspec.UNSET
+                annotations[attr] = _documented_default(annotations[attr], source, namespace)
+            elif source.default_factory is not None:
                 namespace[attr] = msgspec.field(default_factory=source.default_factory)
             else:
                 namespace[attr] = msgspec.UNSET if source.default is MISSING else source.default
@@ -100,9 +105,25 @@ class SchemaMeta(msgspec.StructMeta):
         return cls
 
 
+def _documented_default(annotation: Any, source: Field, namespace: dict[str, Any]) -> Any:
+    """``annotation`` carrying the deferred default into the JSON schema (OpenAPI)."""
+    from typing import Annotated
+
+    from utilmeta.core.orm.query import _resolved
+
+    default = source.default if source.default_factory is None else source.default_factory()
+    try:
+        shown = msgspec.to_builtins(default)
+    except TypeError:
+        return annotation
+    return Annotated[_resolved(annotation, namespace), msgspec.Meta(extra_json_schema={"default": shown})]
+
+
 def _dropping(fields: dict[str, Field]) -> Callable[[Any], None]:
     """A ``__post_init__`` that drops what the constructor was given for ``no_input`` fields."""
-    defaults = {name: (msgspec.UNSET if f.default is MISSING else f.default) for name, f in fields.items()}
+    defaults = {
+        name: (msgspec.UNSET if f.default is MISSING or f.defer_default else f.default) for name, f in fields.items()
+    }
 
     def __post_init__(self: Any) -> None:
         for name, default in defaults.items():
@@ -194,26 +215,46 @@ class Schema(msgspec.Struct, metaclass=SchemaMeta, kw_only=True, dict=True):
         return plan
 
     @classmethod
-    def serialize(cls: type[S], queryset: Any, using: str | None = None) -> list[S]:
-        """The rows of ``queryset`` (a QuerySet, or a list of primary keys, whose order is kept)
-        as instances; ``using``: the database alias (default: the queryset's)."""
-        return cls._plan().serialize(queryset, using)
+    def _prepare(cls, source: Any, context: Mapping[str, Any] | None) -> tuple[Any, Mapping[str, Any]]:
+        plan = cls._plan()
+        if context is None and not plan.params and not hasattr(type(source), "__query_parts__"):
+            return plan, _EMPTY
+        from utilmeta.core.orm.backends.django.compiler import prepare
+
+        return prepare(cls, plan, source, context)
 
     @classmethod
-    async def aserialize(cls: type[S], queryset: Any, using: str | None = None) -> list[S]:
+    def serialize(
+        cls: type[S], queryset: Any, using: str | None = None, context: Mapping[str, Any] | None = None
+    ) -> list[S]:
+        """The rows of ``queryset`` (a QuerySet, an ``orm.Query`` instance, or a list of primary
+        keys, whose order is kept) as instances; ``using``: the database alias (default: the
+        queryset's). ``context``: ``includes``/``excludes`` (dotted field paths: only those
+        fields, or all but those, are queried and output; an ``orm.Query``'s ``orm.Scope``
+        fields give them) and the values of the relational functions' keyword-only parameters."""
+        plan, values = cls._prepare(queryset, context)
+        return plan.serialize(queryset, using, values)
+
+    @classmethod
+    async def aserialize(
+        cls: type[S], queryset: Any, using: str | None = None, context: Mapping[str, Any] | None = None
+    ) -> list[S]:
         """:meth:`serialize` on Django's async ORM API: the same statements."""
-        return await cls._plan().aserialize(queryset, using)
+        plan, values = cls._prepare(queryset, context)
+        return await plan.aserialize(queryset, using, values)
 
     @classmethod
-    def init(cls: type[S], obj: Any, using: str | None = None) -> S:
+    def init(cls: type[S], obj: Any, using: str | None = None, context: Mapping[str, Any] | None = None) -> S:
         """One instance from a primary key, a model instance or a QuerySet (its first row); a
-        missing row is a 404 naming the model and the key."""
-        return cls._plan().init(obj, using)
+        missing row is a 404 naming the model and the key. ``context``: as :meth:`serialize`."""
+        plan, values = cls._prepare(obj, context)
+        return plan.init(obj, using, values)
 
     @classmethod
-    async def ainit(cls: type[S], obj: Any, using: str | None = None) -> S:
+    async def ainit(cls: type[S], obj: Any, using: str | None = None, context: Mapping[str, Any] | None = None) -> S:
         """:meth:`init` on Django's async ORM API."""
-        return await cls._plan().ainit(obj, using)
+        plan, values = cls._prepare(obj, context)
+        return await plan.ainit(obj, using, values)
 
     @classmethod
     def _writer(cls) -> Any:
@@ -283,6 +324,16 @@ class Schema(msgspec.Struct, metaclass=SchemaMeta, kw_only=True, dict=True):
         from asgiref.sync import sync_to_async
 
         return await sync_to_async(cls.bulk_save)(data, must_create, must_update, transaction, using, batch_size)
+
+    def get_instance(self, fresh: bool = False, using: str | None = None) -> Any:
+        """The model instance of this schema: built from its set fields (no query), or with
+        ``fresh=True`` the row as the database has it now (a 404 when it is gone)."""
+        return type(self)._writer().instance(self, fresh, using)
+
+    async def aget_instance(self, fresh: bool = False, using: str | None = None) -> Any:
+        if not fresh:
+            return self.get_instance(False, using)
+        return await type(self)._writer().ainstance(self, using)
 
     def commit(self, queryset: Any) -> int:
         """Update every row of ``queryset`` with this instance's set fields; the rows updated."""

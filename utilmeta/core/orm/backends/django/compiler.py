@@ -27,7 +27,7 @@ import inspect
 import types
 import typing
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Union, get_args, get_origin, get_type_hints
@@ -41,15 +41,16 @@ from django.db.models.functions import RowNumber
 from django.db.models.query import QuerySet
 
 from utilmeta.conf._lookup import current_service
-from utilmeta.utils.exceptions import NotFound
+from utilmeta.utils.exceptions import NotFound, ParseError
 
 if TYPE_CHECKING:  # the schema layer calls this module, never the reverse
     from utilmeta.core.orm.fields import Field
     from utilmeta.core.orm.schema import Schema
 
-__all__ = ["Plan", "compile_plan", "SchemaError", "SchemaWarning"]
+__all__ = ["Plan", "compile_plan", "prepare", "Selection", "SchemaError", "SchemaWarning"]
 
 _ROW_NUMBER = "_um_row"
+_EMPTY: Mapping[str, Any] = types.MappingProxyType({})
 
 #: the Python type each Django field gives in a row (checked in order: subclasses first)
 _NATURAL: tuple[tuple[type[models.Field], type], ...] = (
@@ -146,10 +147,10 @@ class _ToMany:
 
     key_index: int
 
-    def fetch(self, keys: list[Any], using: str) -> dict[Any, Any]:
+    def fetch(self, keys: list[Any], using: str, context: Mapping[str, Any]) -> dict[Any, Any]:
         raise NotImplementedError
 
-    async def afetch(self, keys: list[Any], using: str) -> dict[Any, Any]:
+    async def afetch(self, keys: list[Any], using: str, context: Mapping[str, Any]) -> dict[Any, Any]:
         raise NotImplementedError
 
 
@@ -174,10 +175,10 @@ class _Values(_ToMany):
                 grouped.setdefault(key, []).append(value if convert is None else convert(value))
         return grouped
 
-    def fetch(self, keys: list[Any], using: str) -> dict[Any, Any]:
+    def fetch(self, keys: list[Any], using: str, context: Mapping[str, Any]) -> dict[Any, Any]:
         return self._group(self._query(keys, using))
 
-    async def afetch(self, keys: list[Any], using: str) -> dict[Any, Any]:
+    async def afetch(self, keys: list[Any], using: str, context: Mapping[str, Any]) -> dict[Any, Any]:
         return self._group([row async for row in self._query(keys, using)])
 
 
@@ -214,24 +215,28 @@ class _Related(_ToMany):
                 query = query.filter(**{f"{_ROW_NUMBER}__lte": high})
         return self.plan.select(query)
 
-    def fetch(self, keys: list[Any], using: str) -> dict[Any, Any]:
+    def fetch(self, keys: list[Any], using: str, context: Mapping[str, Any]) -> dict[Any, Any]:
         rows = list(self._query(keys, using))
-        return _group(rows, self.plan.instances(rows, using))
+        return _group(rows, self.plan.instances(rows, using, context))
 
-    async def afetch(self, keys: list[Any], using: str) -> dict[Any, Any]:
+    async def afetch(self, keys: list[Any], using: str, context: Mapping[str, Any]) -> dict[Any, Any]:
         rows = [row async for row in self._query(keys, using)]
-        return _group(rows, await self.plan.ainstances(rows, using))
+        return _group(rows, await self.plan.ainstances(rows, using, context))
 
 
 class _Function(_ToMany):
-    """``orm.Field(func)`` with ``def func(*pks) -> {pk: value}``; a nested schema's keys are
-    serialized in one more query."""
+    """``orm.Field(func)`` with ``def func(*pks, **context) -> {pk: value}``: one call with every
+    key; its keyword-only parameters are taken from ``serialize(..., context={...})``. A nested
+    schema's keys are serialized in one more query."""
 
-    def __init__(self, func: Callable[..., Any], key_index: int, plan: Plan | None, many: bool):
+    def __init__(
+        self, func: Callable[..., Any], key_index: int, plan: Plan | None, many: bool, params: tuple[str, ...]
+    ):
         self.func = func
         self.key_index = key_index
         self.plan = plan
         self.many = many
+        self.params = params  # the keyword-only parameters, taken from the context
 
     def _keys(self, mapping: dict[Any, Any]) -> list[Any]:
         if self.many:
@@ -243,28 +248,53 @@ class _Function(_ToMany):
             return {owner: [objects[k] for k in ks or () if k in objects] for owner, ks in mapping.items()}
         return {owner: objects.get(k) for owner, k in mapping.items()}
 
-    def fetch(self, keys: list[Any], using: str) -> dict[Any, Any]:
-        mapping = dict(self.func(*keys) or {})
+    def _call(self, keys: list[Any], context: Mapping[str, Any]) -> Any:
+        if not self.params:
+            return self.func(*keys)
+        return self.func(*keys, **{name: context[name] for name in self.params if name in context})
+
+    def fetch(self, keys: list[Any], using: str, context: Mapping[str, Any]) -> dict[Any, Any]:
+        mapping = dict(self._call(keys, context) or {})
         if self.plan is None:
             return mapping
-        return self._resolve(mapping, self.plan.by_key(self._keys(mapping), using))
+        return self._resolve(mapping, self.plan.by_key(self._keys(mapping), using, context))
 
-    async def afetch(self, keys: list[Any], using: str) -> dict[Any, Any]:
-        result = self.func(*keys)
+    async def afetch(self, keys: list[Any], using: str, context: Mapping[str, Any]) -> dict[Any, Any]:
+        result = self._call(keys, context)
         mapping = dict((await result if inspect.isawaitable(result) else result) or {})
         if self.plan is None:
             return mapping
-        return self._resolve(mapping, await self.plan.aby_key(self._keys(mapping), using))
+        return self._resolve(mapping, await self.plan.aby_key(self._keys(mapping), using, context))
 
 
-def _finisher(names: tuple[str, ...], properties: dict[str, Callable[[Any], Any]]) -> Callable[..., Any]:
-    """After an instance is built: its no_input fields set, then its ``@property`` outputs."""
+class _ByKey(_ToMany):
+    """A single related row whose key the root query selects (``orm.Field(qs.filter(x=OuterRef('pk'))[:1])``
+    as a schema): the rows of all those keys, in one query."""
+
+    def __init__(self, plan: Plan, key_index: int):
+        self.plan = plan
+        self.key_index = key_index
+
+    def fetch(self, keys: list[Any], using: str, context: Mapping[str, Any]) -> dict[Any, Any]:
+        return self.plan.by_key(keys, using, context)
+
+    async def afetch(self, keys: list[Any], using: str, context: Mapping[str, Any]) -> dict[Any, Any]:
+        return await self.plan.aby_key(keys, using, context)
+
+
+def _finisher(
+    names: tuple[str, ...], properties: dict[str, Callable[[Any], Any]], unset: tuple[str, ...] = ()
+) -> Callable[..., Any]:
+    """After an instance is built: its no_input fields set, then its ``@property`` outputs, then
+    the fields a selection left out (queried only for a property) unset again."""
 
     def finish(obj: Any, *values: Any) -> Any:
         for name, value in zip(names, values, strict=True):
             setattr(obj, name, value)
         for name, getter in properties.items():
             setattr(obj, name, getter(obj))
+        for name in unset:
+            setattr(obj, name, msgspec.UNSET)
         return obj
 
     return finish
@@ -305,6 +335,7 @@ class Plan:
         self.build: Callable[[tuple[Any, ...], list[dict[Any, Any]]], Any] = None  # type: ignore[assignment]
         self.pk_index = 0
         self.gather = False
+        self.params: dict[str, bool] = {}  # context names its functions take → required
 
     # compile-time helpers
 
@@ -345,19 +376,22 @@ class Plan:
             queryset = queryset.annotate(**self.annotations)
         return queryset.values_list(*self.columns)
 
-    def instances(self, rows: list[tuple[Any, ...]], using: str) -> list[Any]:
-        ctx = [relation.fetch(_keys(rows, relation.key_index), using) if rows else {} for relation in self.relations]
+    def instances(self, rows: list[tuple[Any, ...]], using: str, context: Mapping[str, Any] = _EMPTY) -> list[Any]:
+        ctx = [r.fetch(_keys(rows, r.key_index), using, context) if rows else {} for r in self.relations]
         build = self.build
         return [build(row, ctx) for row in rows]
 
-    async def ainstances(self, rows: list[tuple[Any, ...]], using: str) -> list[Any]:
+    async def ainstances(
+        self, rows: list[tuple[Any, ...]], using: str, context: Mapping[str, Any] = _EMPTY
+    ) -> list[Any]:
         ctx: list[dict[Any, Any]]
         if not rows:
             ctx = [{} for _ in self.relations]
         elif self.gather and len(self.relations) > 1:  # Preference(orm_default_gather_async_fields)
-            ctx = list(await asyncio.gather(*(r.afetch(_keys(rows, r.key_index), using) for r in self.relations)))
+            fetches = (r.afetch(_keys(rows, r.key_index), using, context) for r in self.relations)
+            ctx = list(await asyncio.gather(*fetches))
         else:
-            ctx = [await relation.afetch(_keys(rows, relation.key_index), using) for relation in self.relations]
+            ctx = [await r.afetch(_keys(rows, r.key_index), using, context) for r in self.relations]
         build = self.build
         return [build(row, ctx) for row in rows]
 
@@ -391,27 +425,29 @@ class Plan:
         by_key = {row[self.pk_index]: obj for row, obj in zip(rows, objects, strict=True)}
         return [by_key[k] for k in keys if k in by_key]
 
-    def serialize(self, source: Any, using: str | None = None) -> list[Any]:
+    def serialize(self, source: Any, using: str | None = None, context: Mapping[str, Any] = _EMPTY) -> list[Any]:
         queryset, keys = self._queryset(source, using)
         rows = list(self.select(queryset))
-        return self._ordered(rows, self.instances(rows, queryset.db), keys)
+        return self._ordered(rows, self.instances(rows, queryset.db, context), keys)
 
-    async def aserialize(self, source: Any, using: str | None = None) -> list[Any]:
+    async def aserialize(self, source: Any, using: str | None = None, context: Mapping[str, Any] = _EMPTY) -> list[Any]:
         queryset, keys = self._queryset(source, using)
         rows = [row async for row in self.select(queryset)]
-        return self._ordered(rows, await self.ainstances(rows, queryset.db), keys)
+        return self._ordered(rows, await self.ainstances(rows, queryset.db, context), keys)
 
-    def by_key(self, keys: list[Any], using: str) -> dict[Any, Any]:
+    def by_key(self, keys: list[Any], using: str, context: Mapping[str, Any] = _EMPTY) -> dict[Any, Any]:
         if not keys:
             return {}
         rows = list(self.select(self.model._default_manager.db_manager(using).filter(pk__in=keys)))
-        return {row[self.pk_index]: obj for row, obj in zip(rows, self.instances(rows, using), strict=True)}
+        objects = self.instances(rows, using, context)
+        return {row[self.pk_index]: obj for row, obj in zip(rows, objects, strict=True)}
 
-    async def aby_key(self, keys: list[Any], using: str) -> dict[Any, Any]:
+    async def aby_key(self, keys: list[Any], using: str, context: Mapping[str, Any] = _EMPTY) -> dict[Any, Any]:
         if not keys:
             return {}
         rows = [row async for row in self.select(self.model._default_manager.db_manager(using).filter(pk__in=keys))]
-        return {row[self.pk_index]: obj for row, obj in zip(rows, await self.ainstances(rows, using), strict=True)}
+        objects = await self.ainstances(rows, using, context)
+        return {row[self.pk_index]: obj for row, obj in zip(rows, objects, strict=True)}
 
     def _one(self, obj: Any, using: str | None) -> QuerySet:
         if isinstance(obj, QuerySet):
@@ -427,7 +463,7 @@ class Plan:
         key = obj.pk if isinstance(obj, models.Model) else obj
         return NotFound(f"{self.model.__name__} not found ({self.pk_name}={key!r})")
 
-    def init(self, obj: Any, using: str | None = None) -> Any:
+    def init(self, obj: Any, using: str | None = None, context: Mapping[str, Any] = _EMPTY) -> Any:
         try:
             query = self._one(obj, using)
             rows = list(query)
@@ -435,9 +471,9 @@ class Plan:
             rows = []
         if not rows:
             raise self._missing(obj)
-        return self.instances(rows, query.db)[0]
+        return self.instances(rows, query.db, context)[0]
 
-    async def ainit(self, obj: Any, using: str | None = None) -> Any:
+    async def ainit(self, obj: Any, using: str | None = None, context: Mapping[str, Any] = _EMPTY) -> Any:
         try:
             query = self._one(obj, using)
             rows = [row async for row in query]
@@ -445,21 +481,149 @@ class Plan:
             rows = []
         if not rows:
             raise self._missing(obj)
-        return (await self.ainstances(rows, query.db))[0]
+        return (await self.ainstances(rows, query.db, context))[0]
 
 
 # -- compiling ---------------------------------------------------------------------------------
 
 
-def compile_plan(schema: type[Schema]) -> Plan:
-    """The plan of ``schema`` (called once per schema class, on first use)."""
+def compile_plan(schema: type[Schema], selection: Selection | None = None) -> Plan:
+    """The plan of ``schema`` (called once per schema class, on first use), or of the fields a
+    :class:`Selection` keeps (once per schema class and selection)."""
     compiler = _Compiler(
         None,
         int(_preference("orm_schema_query_max_depth", 100)),
         bool(_preference("orm_raise_non_exists_required_field", False)),
         bool(_preference("orm_default_gather_async_fields", False)),
+        {},
     )
-    return compiler.root(schema)
+    plan = compiler.root(schema, selection=selection)
+    plan.params = compiler.params
+    return plan
+
+
+class Selection:
+    """The fields a client asked for (``orm.Scope``): ``includes`` maps a field name to the
+    selection inside it (None: all of it; ``includes=None``: every field), ``excludes`` names
+    what to leave out the same way. ``params`` name the query parameters in a 400;
+    ``ignore_invalid`` drops unknown names instead."""
+
+    __slots__ = ("includes", "excludes", "params", "ignore_invalid", "key")
+
+    def __init__(
+        self,
+        includes: dict[str, Any] | None,
+        excludes: dict[str, Any] | None = None,
+        params: tuple[str, str] = ("includes", "excludes"),
+        ignore_invalid: bool = False,
+    ):
+        self.includes = includes
+        self.excludes = excludes or None
+        self.params = params
+        self.ignore_invalid = ignore_invalid
+        frozen = (None if includes is None else _frozen(includes), _frozen(excludes or {}))
+        self.key = (*frozen, ignore_invalid)
+
+    @staticmethod
+    def tree(paths: Any, param: str) -> dict[str, Any]:
+        """Dotted paths (``'author.username'``; a comma-separated string is split) as a tree."""
+        tree: dict[str, Any] = {}
+        for value in [paths] if isinstance(paths, str) else paths:
+            for path in str(value).split(","):
+                names = [n.strip() for n in path.split(".")]
+                if not all(names):
+                    if path.strip():
+                        raise _bad_selection(param, f"{path.strip()!r} is not a field path (name.name...)")
+                    continue
+                node = tree
+                for name in names[:-1]:
+                    if name in node and node[name] is None:
+                        break  # the whole field is already named
+                    node = node.setdefault(name, {})
+                else:
+                    node[names[-1]] = None
+        return tree
+
+    def choose(self, schema: type[Schema]) -> dict[str, Selection | None]:
+        """The fields of ``schema`` to output, each with its own selection (None: all of it)."""
+        fields = schema.__struct_fields__
+        for tree, param in ((self.includes, self.params[0]), (self.excludes, self.params[1])):
+            unknown = [name for name in tree or () if name not in fields]
+            if unknown and not self.ignore_invalid:
+                shown = ", ".join(map(repr, unknown))
+                raise _bad_selection(param, f"{schema.__name__} has no field {shown}; its fields: {', '.join(fields)}")
+        chosen: dict[str, Selection | None] = {}
+        for name in fields:
+            included = None if self.includes is None else self.includes.get(name, MISSING)
+            excluded = (self.excludes or {}).get(name, MISSING)
+            if included is MISSING or excluded is None:
+                continue
+            if included is None and excluded is MISSING:
+                chosen[name] = None
+            else:
+                inner_excludes = None if excluded is MISSING else excluded
+                chosen[name] = Selection(included, inner_excludes, self.params, self.ignore_invalid)
+        return chosen
+
+
+MISSING: Any = object()
+
+
+def _frozen(tree: dict[str, Any]) -> Any:
+    return tuple(sorted((k, None if v is None else _frozen(v)) for k, v in tree.items()))
+
+
+def _bad_selection(param: str, message: str) -> ParseError:
+    return ParseError([{"location": "query", "name": param, "message": message}])
+
+
+#: plans kept per schema class for the selections clients ask for; past it, the oldest go
+MAX_SELECTION_PLANS = 256
+
+
+def prepare(schema: type[Schema], plan: Plan, source: Any, context: Mapping[str, Any] | None) -> tuple[Plan, Any]:
+    """The plan and context of one ``serialize``/``init`` call: an ``orm.Query``'s selection
+    (``get_context()``) and ``context`` (``includes``/``excludes``: dotted field paths; any
+    other key: a keyword-only parameter of the schema's relational functions) checked against
+    what the schema's functions take."""
+    values: dict[str, Any] = {}
+    if hasattr(type(source), "__query_parts__"):  # an orm.Query instance
+        values.update(source.get_context())
+    if context:
+        values.update(context)
+    includes = values.pop("includes", None)
+    excludes = values.pop("excludes", None)
+    unknown = [name for name in values if name not in plan.params]
+    if unknown:
+        taken = ", ".join(plan.params) or "none"
+        raise TypeError(
+            f"{schema.__name__}: context {', '.join(map(repr, unknown))} is taken by none of its relational "
+            f"functions (their keyword-only parameters: {taken})"
+        )
+    missing = [name for name, required in plan.params.items() if required and name not in values]
+    if missing:
+        raise TypeError(
+            f"{schema.__name__}: its relational functions need {', '.join(map(repr, missing))}: "
+            f"serialize(..., context={{{missing[0]!r}: ...}})"
+        )
+    if includes is None and excludes is None:
+        return plan, values
+    params = (getattr(includes, "param", "includes"), getattr(excludes, "param", "excludes"))
+    ignore = bool(getattr(includes, "ignore_invalid", False) or getattr(excludes, "ignore_invalid", False))
+    selection = Selection(
+        None if includes is None else includes if isinstance(includes, dict) else Selection.tree(includes, params[0]),
+        None if excludes is None else excludes if isinstance(excludes, dict) else Selection.tree(excludes, params[1]),
+        params,
+        ignore,
+    )
+    plans = schema.__dict__["__plans__"]
+    selected = plans.get(selection.key)
+    if selected is None:
+        selected = compile_plan(schema, selection)
+        if len(plans) >= MAX_SELECTION_PLANS:
+            del plans[next(iter(plans))]
+        plans[selection.key] = selected
+    return selected, values
 
 
 def _walk(model: type[models.Model], path: str) -> list[Any]:
@@ -524,29 +688,34 @@ class _Compiler:
     """Compiles one plan; a to-many relation's plan is compiled by another (:meth:`root`), with
     the same options."""
 
-    def __init__(self, plan: Plan | None, max_depth: int, strict: bool, gather: bool):
+    def __init__(self, plan: Plan | None, max_depth: int, strict: bool, gather: bool, params: dict[str, bool]):
         self.plan: Plan = plan  # type: ignore[assignment]  # None only to call root()
         self.max_depth = max_depth
         self.strict = strict  # orm_raise_non_exists_required_field
         self.gather = gather  # orm_default_gather_async_fields
+        self.params = params  # the context names the plan's functions take → whether required
 
-    def root(self, schema: type[Schema], link: str | None = None, depth: int = 0) -> Plan:
+    def root(
+        self, schema: type[Schema], link: str | None = None, depth: int = 0, selection: Selection | None = None
+    ) -> Plan:
         """The plan of ``schema`` queried on its own (``link``: the lookup back to the owner,
         selected first, for a to-many relation's plan)."""
         plan = Plan(schema, schema.__model__)
         plan.gather = self.gather
         if link is not None:
             plan.column(link)
-        compiler = _Compiler(plan, self.max_depth, self.strict, self.gather)
-        plan.finish(compiler.schema(schema, "", depth))
+        compiler = _Compiler(plan, self.max_depth, self.strict, self.gather, self.params)
+        plan.finish(compiler.schema(schema, "", depth, selection))
         return plan
 
     def where(self, schema: type[Schema], name: str) -> str:
         return f"{schema.__qualname__}.{name}"
 
-    def schema(self, schema: type[Schema], prefix: str, depth: int) -> str:
+    def schema(self, schema: type[Schema], prefix: str, depth: int, selection: Selection | None = None) -> str:
         """The expression that builds ``schema`` from a row; its columns are added to the plan
-        under ``prefix`` (``'author__'`` for a nested foreign key)."""
+        under ``prefix`` (``'author__'`` for a nested foreign key). A field the selection leaves
+        out is neither queried nor output (unset); a selected ``@property`` may read any field,
+        so then every field is queried and the others unset after it is computed."""
         if depth > self.max_depth:
             raise SchemaError(
                 f"{schema.__qualname__}: schemas nest deeper than orm_schema_query_max_depth "
@@ -562,11 +731,24 @@ class _Compiler:
         parts = []
         later = []  # no_input fields: set after construction (the constructor drops them)
         properties = schema.__orm_properties__
+        chosen: dict[str, Selection | None] = dict.fromkeys(schema.__struct_fields__)
+        unset: tuple[str, ...] = ()
+        if selection is not None:
+            chosen = selection.choose(schema)
+            if any(name in properties for name in chosen):
+                unset = tuple(name for name in schema.__struct_fields__ if name not in chosen)
+                chosen = {name: chosen.get(name) for name in schema.__struct_fields__}
+            properties = {name: getter for name, getter in properties.items() if name in chosen}
         for name in schema.__struct_fields__:
             source = sources.get(name)
-            if (source is not None and source.no_output) or name in properties:
+            if name not in chosen:
+                expression: str | None = plan.name(msgspec.UNSET)
+            elif (source is not None and source.no_output) or name in properties:
                 continue
-            expression = self.field(schema, name, hints[name], source, prefix, pk_index, depth, name in defaults)
+            else:
+                expression = self.field(
+                    schema, name, hints[name], source, prefix, pk_index, depth, name in defaults, chosen[name]
+                )
             if expression is None:
                 continue
             if name in schema.__no_input__:
@@ -574,10 +756,10 @@ class _Compiler:
             else:
                 parts.append(f"{name}={expression}")
         built = f"{plan.name(schema)}({', '.join(parts)})"
-        if not later and not properties:
+        if not later and not properties and not unset:
             return built
-        finish = plan.name(_finisher(tuple(n for n, _ in later), properties))
-        return f"{finish}({built}, {', '.join(e for _, e in later)})"
+        finish = plan.name(_finisher(tuple(n for n, _ in later), properties, unset))
+        return f"{finish}({', '.join([built, *(e for _, e in later)])})"
 
     def field(
         self,
@@ -589,24 +771,39 @@ class _Compiler:
         pk_index: int,
         depth: int,
         has_default: bool,
+        selection: Selection | None = None,
     ) -> str | None:
         model = schema.__model__
         where = self.where(schema, name)
+        if selection is not None and not is_schema(_shape(annotation)[1]):
+            param = selection.params[0] if selection.includes is not None else selection.params[1]
+            raise _bad_selection(param, f"{schema.__name__}.{name} is not a schema: it has no fields to select")
         if source is None or source.field is None and source.queryset is None:
             return self.lookup(
-                schema, name, name, annotation, prefix, pk_index, depth, has_default=has_default and source is None
+                schema,
+                name,
+                name,
+                annotation,
+                prefix,
+                pk_index,
+                depth,
+                has_default=has_default and source is None,
+                selection=selection,
             )
         value = source.field
         if source.queryset is not None:
-            return self.queryset(schema, name, annotation, source.queryset, value, pk_index, depth)
+            return self.queryset(schema, name, annotation, source.queryset, value, pk_index, depth, selection)
         if isinstance(value, str):
-            return self.lookup(schema, name, value.replace(".", "__"), annotation, prefix, pk_index, depth)
+            path = value.replace(".", "__")
+            return self.lookup(schema, name, path, annotation, prefix, pk_index, depth, selection=selection)
         if isinstance(value, QuerySet):
-            raise SchemaError(f"{where}: a queryset as the field itself is not supported; use orm.Field(queryset=...)")
+            return self.single(schema, name, annotation, value, prefix, depth, selection)
         if hasattr(value, "resolve_expression"):
             return self.expression(model, value, annotation, prefix)
+        if isinstance(value, classmethod | staticmethod):  # declared in the schema's body
+            value = value.__get__(None, schema)
         if callable(value):
-            return self.function(schema, name, annotation, value, pk_index, depth)
+            return self.function(schema, name, annotation, value, pk_index, depth, selection)
         raise SchemaError(
             f"{where}: orm.Field({value!r}) is neither a lookup, an expression, a queryset nor a function"
         )
@@ -621,6 +818,7 @@ class _Compiler:
         pk_index: int,
         depth: int,
         has_default: bool = False,
+        selection: Selection | None = None,
     ) -> str | None:
         model = schema.__model__
         where = self.where(schema, name)
@@ -655,7 +853,7 @@ class _Compiler:
                         f"declare it on the schema of the related model"
                     )
                 self.check_model(where, item, last.related_model)
-                related = self.root(item, _link(last), depth + 1)
+                related = self.root(item, _link(last), depth + 1, selection)
                 return self.relation(_Related(related, _link(last), pk_index), pk_index, many=True)
             target = last if not last.is_relation else last.related_model._meta.pk
             if last.is_relation:
@@ -667,7 +865,7 @@ class _Compiler:
         if last.is_relation and is_schema(item):
             self.check_model(where, item, last.related_model)
             nested = prefix + path + "__"
-            expression = self.schema(item, nested, depth + 1)
+            expression = self.schema(item, nested, depth + 1, selection)
             key = plan.column(nested + last.related_model._meta.pk.name)
             return f"({expression} if r[{key}] is not None else None)"
         if last.is_relation and (last.one_to_many or last.many_to_many):
@@ -692,17 +890,59 @@ class _Compiler:
         index = len(plan.relations) - 1
         return f"(c[{index}].get(r[{pk_index}]) or [])" if many else f"c[{index}].get(r[{pk_index}])"
 
-    def expression(self, model: type[models.Model], expression: Any, annotation: Any, prefix: str) -> str:
-        """An expression annotated onto the query: an aggregate, or any expression of a nested
-        model, through a correlated subquery on the model's primary key."""
-        plan = self.plan
+    def annotate(self, model: type[models.Model], expression: Any, prefix: str) -> int:
+        """The column of an expression annotated onto the query: an aggregate, or any expression
+        of a nested model, through a correlated subquery on that model's primary key."""
         if prefix or getattr(expression, "contains_aggregate", False):
             inner = model._default_manager.filter(pk=OuterRef(prefix + "pk")).annotate(_um_value=expression)
             expression = Subquery(inner.values("_um_value")[:1])
-        index = plan.alias(expression)
+        return self.plan.alias(expression)
+
+    def expression(self, model: type[models.Model], expression: Any, annotation: Any, prefix: str) -> str:
+        plan = self.plan
+        index = self.annotate(model, expression, prefix)
         many, item, _ = _shape(annotation)
         convert = None if item in (int, bool, float, str, Any) and not many else _converter(None, annotation)
         return f"r[{index}]" if convert is None else f"{plan.name(convert)}(r[{index}])"
+
+    def single(
+        self,
+        schema: type[Schema],
+        name: str,
+        annotation: Any,
+        queryset: QuerySet,
+        prefix: str,
+        depth: int,
+        selection: Selection | None,
+    ) -> str:
+        """``orm.Field(Article.objects.filter(author=OuterRef('pk')).order_by(...)[:1])``: the
+        first row of a queryset correlated with each row, as a subquery of the root query; as a
+        schema, its key is selected and the rows of all those keys fetched in one more query."""
+        model = schema.__model__
+        where = self.where(schema, name)
+        many, item, _ = _shape(annotation)
+        if many:
+            raise SchemaError(
+                f"{where}: a queryset as the field gives one value per row (its first); "
+                f"for a list per row declare orm.Field(queryset=...)"
+            )
+        query = queryset.query
+        if query.is_sliced and (query.low_mark, query.high_mark) != (0, 1):
+            raise SchemaError(f"{where}: a queryset as the field is its first row: slice it [:1], not more")
+        first = queryset if query.is_sliced else queryset[:1]
+        if is_schema(item):
+            self.check_model(where, item, queryset.model)
+            index = self.annotate(model, Subquery(first.values("pk")), prefix)
+            related = self.root(item, None, depth + 1, selection)
+            plan = self.plan
+            plan.relations.append(_ByKey(related, index))
+            return f"c[{len(plan.relations) - 1}].get(r[{index}])"
+        selected = list(query.values_select) + list(query.annotation_select if query.values_select else ())
+        if len(selected) > 1:
+            raise SchemaError(f"{where}: a queryset as a value selects one column, not {', '.join(selected)}")
+        if not query.values_select:
+            first = first.values("pk")
+        return self.expression(model, Subquery(first), annotation, prefix)
 
     def queryset(
         self,
@@ -713,6 +953,7 @@ class _Compiler:
         relation: Any,
         pk_index: int,
         depth: int,
+        selection: Selection | None = None,
     ) -> str:
         model = schema.__model__
         where = self.where(schema, name)
@@ -735,22 +976,41 @@ class _Compiler:
             window = (queryset.query.low_mark, queryset.query.high_mark)
             queryset = queryset._chain()
             queryset.query.clear_limits()
-        related = self.root(item, link, depth + 1)
+        related = self.root(item, link, depth + 1, selection)
         return self.relation(_Related(related, link, pk_index, queryset, window), pk_index, many=True)
 
     def function(
-        self, schema: type[Schema], name: str, annotation: Any, func: Callable[..., Any], pk_index: int, depth: int
+        self,
+        schema: type[Schema],
+        name: str,
+        annotation: Any,
+        func: Callable[..., Any],
+        pk_index: int,
+        depth: int,
+        selection: Selection | None = None,
     ) -> str:
+        """``def func(*pks, user_id) -> {pk: value}``: called once with every key; its keyword-only
+        parameters are values of ``serialize(..., context=...)``."""
         where = self.where(schema, name)
         try:
-            parameters = inspect.signature(func).parameters.values()
+            parameters = list(inspect.signature(func).parameters.values())
         except (TypeError, ValueError):
-            parameters = []  # type: ignore[assignment]
+            parameters = []
         if not any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters):
             raise SchemaError(
                 f"{where}: a relational query function takes the keys of all the rows at once, "
                 f"def {getattr(func, '__name__', 'func')}(*pks) -> {{pk: value}} (one call, not one per row)"
             )
+        others = [p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_KEYWORD)]
+        if others:
+            raise SchemaError(
+                f"{where}: {getattr(func, '__name__', 'func')}() takes the keys as *pks and context values as "
+                f"keyword-only parameters (after *pks), not {', '.join(others)}"
+            )
+        params = tuple(p.name for p in parameters if p.kind is p.KEYWORD_ONLY)
+        for p in parameters:
+            if p.kind is p.KEYWORD_ONLY:
+                self.params[p.name] = self.params.get(p.name, False) or p.default is p.empty
         many, item, _ = _shape(annotation)
-        plan = self.root(item, None, depth + 1) if is_schema(item) else None
-        return self.relation(_Function(func, pk_index, plan, many), pk_index, many=many)
+        plan = self.root(item, None, depth + 1, selection) if is_schema(item) else None
+        return self.relation(_Function(func, pk_index, plan, many, params), pk_index, many=many)

@@ -3,12 +3,17 @@ to a QuerySet (filters, ordering, slice)."""
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable
 from typing import Any
 
 import msgspec
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import F
+from django.db import connections
+from django.db.models import F, Q, Value
+from django.db.models.functions import StrIndex
+from django.db.models.lookups import GreaterThan
 from django.db.models.query import QuerySet
 
 from utilmeta.conf._lookup import current_service
@@ -40,6 +45,10 @@ class _Plan:
             kind = getattr(part, "kind", "filter")
             if kind == "filter":
                 self.filters.append((name, self._filter(where, name, part)))
+            elif kind == "search":
+                self.filters.append((name, self._search(where, name, part)))
+            elif kind == "scope":
+                continue  # selects the output's fields (get_context()), not rows
             elif kind == "order":
                 if self.order is not None:
                     raise QueryError(f"{where}: a second orm.OrderBy in one query")
@@ -73,6 +82,39 @@ class _Plan:
             alias = f"_um_filter_{name}"
             return lambda qs, value: qs.annotate(**{alias: source}).filter(**{alias: value})
         raise QueryError(f"{where}: orm.Filter({source!r}) is neither a lookup, an expression nor query=")
+
+    def _search(self, where: str, name: str, part: Any) -> Step:
+        lookups = [field.replace(".", "__") for field in part.fields]
+        for lookup in lookups:
+            self._check(where, lookup)
+        if part.match_mode == part.FULL_TEXT:
+            return _full_text(name, part, lookups)
+        mode = part.match_mode
+        sensitive = part.case_sensitive
+
+        def step(queryset: QuerySet, value: str) -> QuerySet:
+            keywords = part.keywords(value)
+            if not keywords:
+                return queryset
+            # SQLite's LIKE ignores case: a case-sensitive match there is instr() > 0
+            by_index = sensitive and connections[queryset.db].vendor == "sqlite"
+
+            def match(lookup: str, keyword: str) -> Q:
+                if by_index:
+                    return Q(GreaterThan(StrIndex(lookup, Value(keyword)), 0))
+                return Q(**{f"{lookup}__{'contains' if sensitive else 'icontains'}": keyword})
+
+            if mode == "union_all":  # every keyword, each in some field
+                groups, inner, outer = [[match(f, k) for f in lookups] for k in keywords], operator.or_, operator.and_
+            elif mode == "any_all":  # some field with every keyword
+                groups, inner, outer = [[match(f, k) for k in keywords] for f in lookups], operator.and_, operator.or_
+            else:  # all_all: every pair; any_any: any pair
+                join = operator.and_ if mode == "all_all" else operator.or_
+                groups, inner, outer = [[match(f, k) for f in lookups for k in keywords]], join, join
+            condition = functools.reduce(outer, (functools.reduce(inner, group) for group in groups))
+            return queryset.filter(condition)
+
+        return step
 
     def _check(self, where: str, lookup: str) -> None:
         """The first segments of ``lookup`` must be fields of the model (the rest may be lookups
@@ -137,6 +179,32 @@ class _Plan:
             start = start or 0
             queryset = queryset[start : start + limit] if limit is not None else queryset[start:]
         return queryset
+
+
+def _full_text(name: str, part: Any, lookups: list[str]) -> Step:
+    """``orm.Search(match_mode='full_text')``: PostgreSQL's full-text match of the fields,
+    best-ranked first (an order the client sends comes after and replaces it)."""
+    from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+
+    vector = SearchVector(*lookups)
+    rank, matched = f"_um_rank_{name}", f"_um_vector_{name}"
+
+    def step(queryset: QuerySet, value: str) -> QuerySet:
+        keywords = part.keywords(value)
+        if not keywords:
+            return queryset
+        vendor = connections[queryset.db].vendor
+        if vendor != "postgresql":
+            raise QueryError(
+                f"orm.Search(match_mode='full_text') needs PostgreSQL; the database {queryset.db!r} is {vendor}"
+            )
+        query = SearchQuery(keywords[0])
+        queryset = queryset.annotate(**{matched: vector, rank: SearchRank(vector, query)}).filter(**{matched: query})
+        if part.min_rank is not None:
+            queryset = queryset.filter(**{f"{rank}__gte": part.min_rank})
+        return queryset.order_by(f"-{rank}")
+
+    return step
 
 
 def _set(value: Any) -> Any:

@@ -272,6 +272,40 @@ class Writer:
 
     # -- commit -------------------------------------------------------------------------------
 
+    # -- instances --------------------------------------------------------------------------
+
+    def _fresh_key(self, obj: Any) -> Any:
+        key = self.key(obj)
+        if key is None:
+            raise ValueError(f"{self.schema.__name__} has no key: save() it before get_instance(fresh=True)")
+        return key
+
+    def _gone(self, key: Any) -> NotFound:
+        return NotFound(f"{self.model.__name__} not found ({self.model._meta.pk.name}={key!r})")
+
+    def instance(self, obj: Any, fresh: bool, using: str | None) -> models.Model:
+        """The model instance of ``obj``: from its set columns, or (``fresh``) the stored row."""
+        if fresh:
+            key = self._fresh_key(obj)
+            try:
+                return self.model._default_manager.db_manager(using).get(pk=key)
+            except self.model.DoesNotExist:
+                raise self._gone(key) from None
+        instance = self.model(**self.values(obj))
+        key = self.key(obj)
+        if key is not None:
+            instance.pk = key
+            instance._state.adding = False
+            instance._state.db = self.db(using)
+        return instance
+
+    async def ainstance(self, obj: Any, using: str | None) -> models.Model:
+        key = self._fresh_key(obj)
+        try:
+            return await self.model._default_manager.db_manager(using).aget(pk=key)
+        except self.model.DoesNotExist:
+            raise self._gone(key) from None
+
     def commit(self, obj: Any, queryset: Any) -> int:
         values = self.values(obj)
         if not values:
