@@ -141,8 +141,9 @@ def test_async_selection_costs_the_same_statements(blog: tuple[str, dict]) -> No
 # -- relational functions with context parameters ------------------------------------------------
 
 
-def commented_by(*pks: int, username: str) -> dict[int, bool]:
-    mine = set(Comment.objects.filter(article__in=pks, author__username=username).values_list("article", flat=True))
+def commented_by(*pks: int, username: str, using: str = "default") -> dict[int, bool]:
+    comments = Comment.objects.using(using).filter(article__in=pks, author__username=username)
+    mine = set(comments.values_list("article", flat=True))
     return {pk: pk in mine for pk in pks}
 
 
