@@ -31,6 +31,7 @@ from typing import Annotated, Any, ClassVar, TypeVar
 import msgspec
 
 from utilmeta.core.orm.fields import MISSING
+from utilmeta.core.request.engines import InvalidField
 from utilmeta.core.request.params import Query as QueryMarker
 
 __all__ = ["Query", "QueryMeta", "Filter", "OrderBy", "Order", "Offset", "Limit", "Page", "Scope", "Search"]
@@ -438,7 +439,7 @@ class Query(msgspec.Struct, metaclass=QueryMeta, kw_only=True):
                 elif isinstance(part, Search):
                     part.keywords(value)
             except ValueError as e:
-                raise ValueError(f"{part.alias or name}: {e}") from None
+                raise InvalidField(part.alias or name, str(e)) from None
 
     def get_context(self) -> dict[str, Any]:
         """What a serialize needs from this query besides its queryset: the fields its

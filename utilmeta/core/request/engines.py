@@ -17,7 +17,7 @@ import msgspec
 
 from utilmeta.core.file import File
 
-__all__ = ["Invalid", "Converter", "converter_for", "is_pydantic", "is_utype", "dec_hook"]
+__all__ = ["Invalid", "InvalidField", "Converter", "converter_for", "is_pydantic", "is_utype", "dec_hook"]
 
 
 class Invalid(Exception):
@@ -27,6 +27,16 @@ class Invalid(Exception):
         self.message = message
         self.path = path
         super().__init__(message)
+
+
+class InvalidField(ValueError):
+    """Raised by a struct's ``__post_init__`` for one of its fields: the error then names that
+    field (``query parameter 'order': ...``) instead of the struct as a whole."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
 
 
 _MSGSPEC_AT = re.compile(r"^(.*?)(?: - at `\$(.*)`)?$", re.S)
@@ -39,6 +49,9 @@ def from_msgspec(error: msgspec.ValidationError) -> Invalid:
     m = _MSGSPEC_AT.match(str(error))
     message, at = (m.group(1), m.group(2) or "") if m else (str(error), "")
     path = at[1:] if at.startswith(".") else at
+    cause = error.__cause__
+    if isinstance(cause, InvalidField):
+        return Invalid(cause.message, f"{path}.{cause.field}" if path else cause.field)
     missing = _MISSING_FIELD.match(message)
     if missing:
         field = missing.group(1)
