@@ -36,8 +36,8 @@ from uuid import UUID
 import msgspec
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
-from django.db.models import F, OuterRef, Subquery, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Avg, Count, F, Max, Min, OuterRef, Q, Subquery, Sum, Window
+from django.db.models.functions import Coalesce, RowNumber
 from django.db.models.query import QuerySet
 
 from utilmeta.conf._lookup import current_service
@@ -684,6 +684,72 @@ def _queryset_link(owner: type[models.Model], queryset: QuerySet, relation: str 
     return links[0]
 
 
+_PLAIN_AGGREGATES = (Count, Sum, Max, Min, Avg)
+
+
+def _strip(lookup: str, relation: str) -> str | None:
+    """``comments__author`` seen from a comment: ``author``; ``comments``: ``pk``; None when the
+    lookup does not go through ``relation``."""
+    if lookup == relation:
+        return "pk"
+    return lookup[len(relation) + 2 :] if lookup.startswith(relation + "__") else None
+
+
+def _strip_q(q: Q, relation: str) -> Q | None:
+    """A filter on the relation's lookups rewritten from its rows' side; None when some term
+    looks elsewhere or compares with an expression (which would be read on the wrong model)."""
+    children: list[Any] = []
+    for child in q.children:
+        if isinstance(child, Q):
+            inner = _strip_q(child, relation)
+            if inner is None:
+                return None
+            children.append(inner)
+            continue
+        lookup, value = child
+        stripped = _strip(lookup, relation)
+        if stripped is None or hasattr(value, "resolve_expression"):
+            return None
+        children.append((stripped, value))
+    return Q(*children, _connector=q.connector, _negated=q.negated)
+
+
+def _related_aggregate(model: type[models.Model], expression: Any, outer: OuterRef) -> Any:
+    """``Count('comments')`` (also Sum/Max/Min/Avg, with ``filter=``/``distinct=``) over one
+    to-many relation, as a subquery on the related table alone, filtered by its key to the
+    outer row: ``SELECT COUNT(*) FROM comment WHERE article_id = outer.id`` instead of joining
+    the owner table again. None when the aggregate is of another shape."""
+    if type(expression) not in _PLAIN_AGGREGATES or set(vars(expression).get("extra", {})) - {"output_field"}:
+        return None
+    sources = expression.source_expressions
+    if len(sources) != 1 or not isinstance(sources[0], F):
+        return None
+    relation = sources[0].name.split("__", 1)[0]
+    try:
+        field = model._meta.get_field(relation)
+    except FieldDoesNotExist:
+        return None
+    if not (field.is_relation and (field.one_to_many or field.many_to_many)):
+        return None
+    source = _strip(sources[0].name, relation)
+    condition = None if expression.filter is None else _strip_q(expression.filter, relation)
+    if source is None or (expression.filter is not None and condition is None):
+        return None
+    options: dict[str, Any] = {"filter": condition}
+    if expression.distinct:
+        options["distinct"] = True
+    if expression.default is not None:
+        options["default"] = expression.default
+    if "output_field" in vars(expression):
+        options["output_field"] = expression.output_field
+    link = _link(field)
+    rows = field.related_model._default_manager.filter(**{link: outer}).order_by().values(link)
+    value = Subquery(rows.annotate(_um_value=type(expression)(source, **options)).values("_um_value")[:1])
+    if type(expression) is Count:  # no related row: no group, and a count of 0
+        return Coalesce(value, 0)
+    return value
+
+
 class _Compiler:
     """Compiles one plan; a to-many relation's plan is compiled by another (:meth:`root`), with
     the same options."""
@@ -893,6 +959,10 @@ class _Compiler:
     def annotate(self, model: type[models.Model], expression: Any, prefix: str) -> int:
         """The column of an expression annotated onto the query: an aggregate, or any expression
         of a nested model, through a correlated subquery on that model's primary key."""
+        if getattr(expression, "contains_aggregate", False):
+            direct = _related_aggregate(model, expression, OuterRef(prefix + "pk"))
+            if direct is not None:
+                return self.plan.alias(direct)
         if prefix or getattr(expression, "contains_aggregate", False):
             inner = model._default_manager.filter(pk=OuterRef(prefix + "pk")).annotate(_um_value=expression)
             expression = Subquery(inner.values("_um_value")[:1])
