@@ -57,7 +57,11 @@ def test_demo_serves_its_blog_from_sqlite(demo):
         missing = c.post("/api/posts", json={"title": "x", "author_id": 999})
         assert missing.status_code == 400 and "author" in missing.json()["detail"]
         bad = c.get("/api/posts", params={"order": "bogus"})
-        assert bad.status_code == 400 and "order" in bad.json()["message"]
+        assert bad.status_code == 400 and "query parameter 'order'" in bad.json()["message"]
+        found = c.get("/api/posts", params={"search": "declare once", "scope": "id,title,author.name"}).json()
+        assert found["data"] == [{"id": post["id"], "title": "Schemas without N+1", "author": {"name": "ann"}}]
+        bad = c.get("/api/posts", params={"scope": "id,password"})
+        assert bad.status_code == 400 and "query parameter 'scope'" in bad.json()["message"]
         assert c.get("/api/posts/999").status_code == 404
 
 

@@ -1,6 +1,7 @@
 """The blog API: lists with filters, ordering and paging, nested relations, validated writes.
 
 Try:  curl 'http://127.0.0.1:8000/api/posts?tag=orm&order=-comments_num&limit=2'
+      curl 'http://127.0.0.1:8000/api/posts?search=schemas&scope=id,title,author.name'
       curl http://127.0.0.1:8000/api/posts/1
       curl -X POST http://127.0.0.1:8000/api/posts -H 'content-type: application/json' \\
            -d '{"title": "hello", "author_id": 1, "tags": [1, 2]}'
@@ -54,13 +55,14 @@ class PostIn(orm.Schema[Post]):
 class PostQuery(orm.Query[Post]):
     author: str = orm.Filter("author.name")
     tag: str = orm.Filter("tags.name")
-    search: str = orm.Filter("title__icontains", max_length=50)
+    search: str = orm.Search("title", "body", max_length=50, description="Words in the title or body")
     order: list[str] = orm.OrderBy(
         {"created": orm.Order(), "title": orm.Order(), "comments_num": orm.Order(Count("comments"))},
         default=["-created"],
     )
     offset: int = orm.Offset()
     limit: int = orm.Limit(default=10, le=50)
+    scope: list[str] = orm.Scope(max_depth=2, description="Only these fields (only they are queried)")
     __distinct__ = True
 
 
