@@ -133,6 +133,30 @@ def test_every_field_is_documented_with_its_limits() -> None:
     assert all(not p.get("required") for p in parameters.values())
 
 
+class ByAuthor(orm.Query[Article]):
+    author: str = orm.Filter("author.username", required=True)
+
+
+class RequiredAPI(api.API):
+    @api.get
+    def articles(self, query: ByAuthor) -> list[ArticleSchema]:
+        return ArticleSchema.serialize(query)
+
+
+def test_a_required_filter_must_be_sent_and_is_documented_so(default_db: str) -> None:
+    fill(default_db)
+    service = UtilMeta(__name__, name="required", backend="asgi", api=RequiredAPI)
+    with TestClient(service) as client:
+        answer = client.get("/articles")
+        assert answer.status_code == 400 and "query parameter 'author': required" in answer.text, answer.text
+        answer = client.get("/articles?author=bob")
+        assert [a["title"] for a in answer.json()] == ["article 2"]
+    (parameter,) = generate(service)["paths"]["/articles"]["get"]["parameters"]
+    assert parameter["name"] == "author" and parameter["required"] is True
+    with pytest.raises(TypeError, match="a required filter has no default"):
+        orm.Filter("title", required=True, default="x")
+
+
 @pytest.mark.parametrize(
     "body, message",
     [
