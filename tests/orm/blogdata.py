@@ -9,7 +9,29 @@ from datetime import datetime, timedelta, timezone
 
 from ormblog.models import Article, Comment, Profile, Tag, User
 
+from utilmeta import UtilMeta
+from utilmeta.core import orm
+from utilmeta.testing import TestClient
+
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+class TagSchema(orm.Schema[Tag]):
+    id: int
+    name: str
+
+
+class UserSchema(orm.Schema[User]):
+    id: int
+    username: str
+
+
+@contextmanager
+def serving(alias: str, name: str, api: type) -> Iterator[TestClient]:
+    """A client of a service around ``api``, the known blog written into ``alias`` first."""
+    fill(alias)
+    with TestClient(UtilMeta(__name__, name=name, backend="asgi", api=api)) as client:
+        yield client
 
 
 def fill(alias: str) -> dict[str, list]:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from blogdata import T0, fill
+from blogdata import T0, fill, serving
 from django.db.models import Count, Q
 from ormblog.models import Article
 
@@ -56,8 +56,7 @@ class ArticleAPI(api.API):
 
 @pytest.fixture(scope="module")
 def client(default_db: str) -> Iterator[TestClient]:
-    fill(default_db)
-    with TestClient(UtilMeta(__name__, name="blog", backend="asgi", api=ArticleAPI)) as client:
+    with serving(default_db, "blog", ArticleAPI) as client:
         yield client
 
 

@@ -8,23 +8,13 @@ from typing import Any, Optional
 
 import msgspec
 import pytest
-from blogdata import fill, statements
+from blogdata import TagSchema, UserSchema, fill, statements
 from django.db import models
 from ormblog.models import Article, Comment, Tag, User
 
 from utilmeta.core import orm
 from utilmeta.core.orm.backends.django.compiler import SchemaError
 from utilmeta.utils.exceptions import NotFound
-
-
-class TagSchema(orm.Schema[Tag]):
-    id: int
-    name: str
-
-
-class UserSchema(orm.Schema[User]):
-    id: int
-    username: str
 
 
 class CommentSchema(orm.Schema[Comment]):

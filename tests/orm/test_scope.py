@@ -10,10 +10,10 @@ from typing import Any, Optional
 import msgspec
 import pytest
 from asgiref.sync import async_to_sync
-from blogdata import fill, statements
+from blogdata import TagSchema, UserSchema, fill, serving, statements
 from django.db import models
 from django.db.models import OuterRef
-from ormblog.models import Article, Comment, Tag, User
+from ormblog.models import Article, Comment, User
 
 from utilmeta import UtilMeta
 from utilmeta.core import api, orm
@@ -21,16 +21,6 @@ from utilmeta.core.orm.backends.django.compiler import SchemaError
 from utilmeta.ops.openapi import generate
 from utilmeta.testing import TestClient
 from utilmeta.utils.exceptions import ParseError
-
-
-class TagSchema(orm.Schema[Tag]):
-    id: int
-    name: str
-
-
-class UserSchema(orm.Schema[User]):
-    id: int
-    username: str
 
 
 class CommentSchema(orm.Schema[Comment]):
@@ -272,8 +262,7 @@ class ScopedAPI(api.API):
 
 @pytest.fixture(scope="module")
 def client(default_db: str) -> Iterator[TestClient]:
-    fill(default_db)
-    with TestClient(UtilMeta(__name__, name="scoped", backend="asgi", api=ScopedAPI)) as client:
+    with serving(default_db, "scoped", ScopedAPI) as client:
         yield client
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 import msgspec
 import pytest
 from asgiref.sync import async_to_sync
-from blogdata import T0, fill
+from blogdata import T0, fill, serving
 from ormblog.models import Article, User
 
 from utilmeta import UtilMeta
@@ -123,8 +123,7 @@ class SearchAPI(api.API):
 
 @pytest.fixture(scope="module")
 def client(default_db: str) -> Iterator[TestClient]:
-    fill(default_db)
-    with TestClient(UtilMeta(__name__, name="search", backend="asgi", api=SearchAPI)) as client:
+    with serving(default_db, "search", SearchAPI) as client:
         yield client
 
 
