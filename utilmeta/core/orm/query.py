@@ -261,7 +261,7 @@ class Scope(_Part):
         return paths
 
 
-class FieldPaths(list):  # type: ignore[type-arg]
+class FieldPaths(list):
     """The paths of an ``orm.Scope`` as ``get_context()`` gives them: a list that also names
     its query parameter (for a 400) and whether unknown names are dropped."""
 
