@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from utilmeta.conf._lookup import current_config
 from utilmeta.conf.base import Config
 from utilmeta.core.orm.backends.django.settings import cache_entry, caches_setting, ensure_django, settings_source
+from utilmeta.core.orm.backends.django.setup_order import guard
 
 if TYPE_CHECKING:
     from utilmeta.core.server.service import UtilMeta
@@ -195,6 +196,9 @@ class CacheConnections(Config):
     def django_settings(self, base_dir: str | None = None) -> dict[str, Any]:
         """``{'CACHES': {...}}`` for Django; relative file-cache directories are taken from ``base_dir``."""
         return caches_setting(self, base_dir)
+
+    def hook(self, service: UtilMeta) -> None:
+        guard(service)  # setup() sets Django up: a model imported before it names itself and the service
 
     def setup(self, service: UtilMeta) -> None:
         ensure_django(service)

@@ -18,6 +18,7 @@ from utilmeta.core.orm.backends.django.settings import (
     ensure_django,
     settings_source,
 )
+from utilmeta.core.orm.backends.django.setup_order import guard
 
 if TYPE_CHECKING:
     from utilmeta.core.server.service import UtilMeta
@@ -181,6 +182,9 @@ class DatabaseConnections(Config):
     def django_settings(self, base_dir: str | None = None) -> dict[str, Any]:
         """``{'DATABASES': {...}}`` for Django; relative SQLite names are taken from ``base_dir``."""
         return databases_setting(self, base_dir)
+
+    def hook(self, service: UtilMeta) -> None:
+        guard(service)  # setup() sets Django up: a model imported before it names itself and the service
 
     def setup(self, service: UtilMeta) -> None:
         ensure_django(service)

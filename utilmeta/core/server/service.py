@@ -265,7 +265,8 @@ class UtilMeta:
         return found  # type: ignore[return-value]
 
     def setup(self) -> None:
-        """Install the configs (Django settings, then ``django.setup()``, ...). Idempotent."""
+        """Install the configs (Django settings, then ``django.setup()``, ...). Idempotent. Models
+        are imported after it (before it, Django's error names the module and this service)."""
         if self._setup_done:
             return
         for config in list(self.configs.values()):

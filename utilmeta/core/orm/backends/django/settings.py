@@ -29,7 +29,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from utilmeta.conf.base import Config
-from utilmeta.core.orm.backends.django import errors
+from utilmeta.core.orm.backends.django import errors, setup_order
 from utilmeta.utils.exceptions import SetupError
 
 if TYPE_CHECKING:
@@ -234,6 +234,10 @@ class DjangoSettings(Config):
         return self._generated_key
 
     # -- Config ----------------------------------------------------------------------------------
+
+    def hook(self, service: UtilMeta) -> None:
+        """A model imported before ``service.setup()`` now names itself and the service."""
+        setup_order.guard(service)
 
     def setup(self, service: UtilMeta) -> None:
         """Configure Django (unless it already is, e.g. by ``DJANGO_SETTINGS_MODULE`` code that

@@ -15,6 +15,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from utilmeta.conf.base import Config
+from utilmeta.core.orm.backends.django import setup_order
 from utilmeta.core.server.backends.base import ServerAdaptor
 from utilmeta.core.server.backends.wsgi import CORE_ANSWERED
 from utilmeta.utils.exceptions import SetupError
@@ -47,6 +48,7 @@ class DjangoServerAdaptor(ServerAdaptor):
         # the service's setup() must set Django up even when no DjangoSettings is used, before
         # the root API (and the models it imports) is loaded; only a config can run there
         service.configs.setdefault(DefaultDjangoSettings, DefaultDjangoSettings())
+        setup_order.guard(service)  # a model imported before setup() names itself and the service
 
     @classmethod
     def accepts(cls, app: Any) -> bool:
