@@ -93,7 +93,9 @@ def test_service_run_with_a_port_prints_that_port(project: Path) -> None:
     )
     log = project / "serve_on.log"
     with serve_script(script, port, log=log):
-        pass
+        # answered: the server serves after its banner (printed once bound, so not yet when the port
+        # first accepts a connection)
+        assert httpx.get(f"http://127.0.0.1:{port}/api/hello", timeout=20).status_code == 200
     banner = [line for line in log.read_text().splitlines() if line.startswith("UtilMeta service")]
     assert len(banner) == 1 and f"at http://127.0.0.1:{port}/api" in banner[0], log.read_text()
 

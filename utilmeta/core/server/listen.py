@@ -10,7 +10,7 @@ from __future__ import annotations
 import errno
 import socket
 
-__all__ = ["accepts", "listen_problem", "shown_address"]
+__all__ = ["accepts", "bind", "listen_problem", "shown_address"]
 
 
 def _connect_host(host: str) -> str:
@@ -59,3 +59,20 @@ def listen_problem(host: str, port: int, choose: str) -> str | None:
     # where a system lets the bind above share a port (SO_REUSEADDR beside a wildcard listener on
     # some BSDs), a listener still answers
     return in_use if accepts(host, port) else None
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (``port=0``: the system picks one, which
+    ``getsockname()`` names), for a server that is handed its socket. Not listening yet: the
+    server listens once it has started (uvicorn after the lifespan startup), so a port that
+    accepts connections is a service that serves them."""
+    host = host.strip("[]")
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do: TIME_WAIT is no conflict
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock

@@ -479,11 +479,20 @@ class UtilMeta:
         mode = "async" if self.asynchronous else "sync"
         version = f" {self.version}" if self.version else ""
         framework = f"{self.backend_name} {self.adaptor.version}".strip()
-        lines = [f"UtilMeta service {self.name!r}{version} on {framework} ({mode}) at {self.base_url}"]
+        # port 0 until the server says which port the system picked (adaptor.announce); a server
+        # that does not say gets no URL with port 0 in it, but where to read the port
+        unbound = self.port == 0 and not self._origin
+        where = (
+            f"at {self.host}, path {self.route or '/'}, on a port the system picks "
+            "(the server's own start line names it)"
+            if unbound
+            else f"at {self.base_url}"
+        )
+        lines = [f"UtilMeta service {self.name!r}{version} on {framework} ({mode}) {where}"]
         for label, link in BANNER_LINKS.items():
             path = link(self)
             if path is not None:
-                lines.append(f"  {label}: {self.origin}{path}")
+                lines.append(f"  {label}: {path} on that port" if unbound else f"  {label}: {self.origin}{path}")
         return "\n".join(lines)
 
     # -- lifecycle -------------------------------------------------------------------------------

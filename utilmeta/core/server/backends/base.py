@@ -5,7 +5,9 @@ Routing, parsing, errors, HEAD/OPTIONS and hooks all live in the core's
 :class:`~utilmeta.core.api.router.Router`, reached through ``service.router``; the framing of
 the answer in :mod:`utilmeta.core.response.wire`. What an adaptor does:
 
-- ``application()`` builds the native app, ``run()`` serves it in the foreground;
+- ``application()`` builds the native app, ``run()`` serves it in the foreground and prints the
+  start banner once bound (:meth:`ServerAdaptor.announce`: with ``port=0`` the port the system
+  picked);
 - it tells its :class:`Lifecycle` *when* its framework starts and stops (a lifespan event, a
   server listener, or the first request) — the lifecycle runs the service's hooks once per
   process;
@@ -21,12 +23,14 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import sys
 import threading
 import weakref
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from utilmeta.core.server.backends.paths import is_asgi_app
+from utilmeta.core.server.listen import bind
 from utilmeta.utils.exceptions import SetupError
 
 if TYPE_CHECKING:
@@ -184,6 +188,15 @@ class ServerAdaptor:
         """Serve in the foreground with the framework's own runner; ``kwargs`` go to it."""
         raise NotImplementedError
 
+    def announce(self, port: int | None = None) -> None:
+        """Print the start banner, once the server listens on ``port``: that port becomes the
+        service's, so the banner names the one the system picked for ``port=0``. None: the
+        server does not say; the banner names the port asked for (for 0, that the system picks
+        one, never port 0)."""
+        if port:
+            self.service.port = port
+        print(self.service.banner(), flush=True)
+
     #: ``run()`` options that hand the server a socket (or share its port): no address to check
     _GIVEN_SOCKET = ("sock", "fd", "uds", "unix", "reuse_port")
 
@@ -212,10 +225,11 @@ class ServerAdaptor:
         return max([router.ctx.limits.max_body_size, *(h.body_limit for h in router.handlers)])
 
     def run_uvicorn(self, app: Any, kwargs: dict[str, Any]) -> None:
-        """Serve an ASGI ``app`` with uvicorn (``kwargs`` go to ``uvicorn.run``), after the banner.
+        """Serve an ASGI ``app`` with uvicorn (``kwargs`` go to ``uvicorn.run``), announced once bound.
         With reload or several workers uvicorn re-imports the app: it gets ``module:attribute``."""
         try:
             import uvicorn
+            from uvicorn.config import STARTUP_FAILURE  # the exit status uvicorn.run gives it
         except ImportError:
             raise ImportError(f"running the {self.name} backend needs uvicorn: pip install uvicorn") from None
         service = self.service
@@ -225,15 +239,38 @@ class ServerAdaptor:
         kwargs.setdefault("access_log", not self.logs_access)  # one line per request, the core's
         if service.auto_reload:
             kwargs.setdefault("reload", True)
-        target: Any = app
         if kwargs.get("reload") or (kwargs.get("workers") or 1) > 1:
-            target = self._import_string(app, kwargs) or app
-        print(service.banner(), flush=True)
-        uvicorn.run(target, **kwargs)
+            # uvicorn's supervisors bind in the parent and serve in children; it reports no port
+            self.announce()
+            uvicorn.run(self._import_string(app, kwargs) or app, **kwargs)
+            return
+        app_dir = kwargs.pop("app_dir", None)
+        if app_dir is not None:
+            sys.path.insert(0, app_dir)
+        # what uvicorn.run does for one process, with the socket bound first: the banner names
+        # its port (the one the system picked for port=0)
+        config = uvicorn.Config(app, **kwargs)
+        server = uvicorn.Server(config)
+        sockets = None
+        if config.uds or config.fd is not None:
+            self.announce()  # uvicorn binds the UNIX socket or takes the descriptor itself
+        else:
+            # bound, so the banner names the port; uvicorn listens after the startup hooks
+            sockets = [bind(config.host, config.port)]
+            self.announce(sockets[0].getsockname()[1])
+        try:
+            server.run(sockets=sockets)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for sock in sockets or ():
+                sock.close()
+            if config.uds and os.path.exists(config.uds):
+                os.remove(config.uds)
+        if not server.started:
+            sys.exit(STARTUP_FAILURE)
 
     def _import_string(self, app: Any, kwargs: dict[str, Any]) -> str | None:
-        import sys
-
         module_name = self.service.module_name
         module = sys.modules.get(module_name)
         attr = next((k for k, v in vars(module).items() if v is app), None) if module else None

@@ -34,6 +34,7 @@ from sanic.headers import format_http1_response
 from sanic.http import Http, Stage
 from sanic.request import Request as SanicRequest
 from sanic.response import HTTPResponse
+from sanic.server.socket import bind_socket
 
 from utilmeta.core.request import Request
 from utilmeta.core.request.request import Headers, HeaderSource, fold
@@ -540,7 +541,7 @@ class SanicServerAdaptor(ServerAdaptor):
         # workers) only when it is needed; its stop signals go through _MainStop
         managed = kwargs.get("workers", 1) > 1 or any(kwargs.get(k) for k in ("auto_reload", "dev", "fast"))
         single = kwargs.setdefault("single_process", not managed)
-        print(service.banner(), flush=True)
+        self.announce(_bind(kwargs))
         app.prepare(**kwargs)  # app.run(), with a loader for the workers:
         if single:
             Sanic.serve_single(primary=app)
@@ -556,3 +557,14 @@ class SanicServerAdaptor(ServerAdaptor):
                 Sanic.serve(primary=app, app_loader=loader)
             finally:
                 stop.restore()
+
+
+def _bind(options: dict[str, Any]) -> int | None:
+    """Bind the TCP socket Sanic would bind in its main process, into ``options['sock']``, and
+    return its port (the one the system picked for port 0); the workers serve on it as on
+    Sanic's own. None where Sanic is handed its socket or binds none (a UNIX socket, HTTP/3)."""
+    if options.get("sock") is not None or options.get("unix") or options.get("version") in (3, "3"):
+        return None
+    sock = bind_socket(options.pop("host"), options.pop("port"), backlog=options.get("backlog", 100))
+    options["sock"] = sock
+    return int(sock.getsockname()[1])

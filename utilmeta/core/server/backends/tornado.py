@@ -15,7 +15,8 @@ such a handler, which answers it as Tornado does.
 ``service.mount(wsgi_app, route)`` serves a WSGI app below ``route`` (Tornado's
 ``WSGIContainer``, on the core's thread pool); Tornado has no place for a mounted ASGI app.
 
-``run()`` serves on asyncio: startup hooks, then ``HTTPServer.listen(port, host)``; on SIGTERM or
+``run()`` serves on asyncio: startup hooks, then the sockets bound and added to an ``HTTPServer``
+(its ``listen()``, in two steps so the banner names the bound port); on SIGTERM or
 SIGINT it stops accepting, lets the requests in flight finish, closes the connections and runs
 the shutdown hooks. Under a server of one's own, startup hooks run before the first request
 and shutdown hooks at exit.
@@ -503,6 +504,7 @@ class TornadoServerAdaptor(ServerAdaptor):
         self, app: Application, host: str, port: int, listen: dict[str, Any], options: dict[str, Any]
     ) -> None:
         from tornado.httpserver import HTTPServer
+        from tornado.netutil import bind_sockets
 
         await self.lifecycle.astartup()
         if self.service.auto_reload:
@@ -512,9 +514,11 @@ class TornadoServerAdaptor(ServerAdaptor):
         server = HTTPServer(app, **options)
         stopping = asyncio.Event()
         try:
-            server.listen(port, address=host, **listen)
+            # server.listen() in two steps: the bound sockets name the port (for port 0 too)
+            sockets = bind_sockets(port, address=host, **listen)
+            server.add_sockets(sockets)
             _on_signals(stopping.set)
-            print(self.service.banner(), flush=True)
+            self.announce(sockets[0].getsockname()[1] if sockets else None)
             await stopping.wait()
         finally:
             server.stop()  # no new connections

@@ -174,7 +174,7 @@ class WSGIServerAdaptor(ServerAdaptor):
 
         server = make_server(host, port, app, handler_class=QuietHandler, **kwargs)
         server.quiet = self.service.production  # type: ignore[attr-defined]
-        print(self.service.banner(), flush=True)
+        self.announce(server.server_port)
         try:
             server.serve_forever()
         except KeyboardInterrupt:

@@ -115,12 +115,18 @@ class DjangoServerAdaptor(ServerAdaptor):
         if "server_cls" not in kwargs:
             app, kwargs["server_cls"] = _one_line_per_request(self, app)
 
+        given_on_bind = kwargs.pop("on_bind", None)
+
+        def on_bind(bound: int) -> None:
+            self.announce(bound)  # runserver's port: the one the system picked for port 0
+            if given_on_bind is not None:
+                given_on_bind(bound)
+
         def serve() -> None:
-            print(service.banner(), flush=True)
             handler._start()  # startup hooks before serving
             restore = _stop_on_sigterm()
             try:
-                run(host.strip("[]"), port, app, **kwargs)
+                run(host.strip("[]"), port, app, on_bind=on_bind, **kwargs)
             except KeyboardInterrupt:
                 pass
             finally:
