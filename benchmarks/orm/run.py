@@ -7,12 +7,14 @@ copy with 20,000 articles for the time-per-row section); the tasks: ``benchmarks
 
 - reads: the 500 newest articles with author, tags, comment count and latest 3 comments, as JSON
   bytes, sync and async, per contender: the time per call (best of ``--repeat`` rounds, each as
-  many calls as fit in its share of ``--seconds``), its ratio to hand-written, the SQL statements
-  of one call and the peak Python memory of one call (tracemalloc, in a separate call so that it
-  slows no timing). Every answer is checked equal to the hand-written one before timing.
+  many calls as fit in its share of ``--seconds``; the contenders take their rounds in turn), its
+  ratio to hand-written, the SQL statements of one call and the peak Python memory of one call
+  (tracemalloc, in a separate call so that it slows no timing). Every answer is checked equal to
+  the hand-written one before timing.
 - writes: ``--writes`` new articles with 5 existing tags each, every call from the same state
   (its rows deleted after it, untimed); the best call of as many as fit in ``--seconds`` (at least
-  ``--repeat``; a call over a second, DRF's, once), statements and peak memory as above.
+  ``--repeat``, the contenders in turn; a call over a second, DRF's, once), statements and peak
+  memory as above.
 - scale: hand-written and utilmeta reads of 500, 2,000, 5,000 and 20,000 rows of the scaled data;
   the time per row and per-row(20,000) ÷ per-row(500).
 
@@ -62,35 +64,41 @@ def _normal(payload: bytes) -> Any:
     return items
 
 
-def _timed(call: Callable[[], Any], seconds: float, repeat: int) -> float:
-    """Best mean seconds per call over ``repeat`` rounds of ``seconds / repeat`` each."""
-    call()  # warm up (plans compiled, connections open)
-    best = float("inf")
+def _race(calls: dict[str, Callable[[], Any]], seconds: float, repeat: int) -> dict[str, float]:
+    """Best mean seconds per call of each, over ``repeat`` rounds of ``seconds / repeat`` each. The
+    contenders take their rounds in turn, so that a burst of load from elsewhere on the machine
+    falls on all of them rather than on the one being timed at that moment."""
+    for call in calls.values():
+        call()  # warm up (plans compiled, connections open)
+    best = dict.fromkeys(calls, float("inf"))
     for _ in range(repeat):
-        n, start = 0, time.perf_counter()
-        while True:
-            call()
-            n += 1
-            elapsed = time.perf_counter() - start
-            if elapsed >= seconds / repeat:
-                break
-        best = min(best, elapsed / n)
+        for name, call in calls.items():
+            n, start = 0, time.perf_counter()
+            while True:
+                call()
+                n += 1
+                elapsed = time.perf_counter() - start
+                if elapsed >= seconds / repeat:
+                    break
+            best[name] = min(best[name], elapsed / n)
     return best
 
 
-async def _atimed(func: Callable[[], Any], seconds: float, repeat: int) -> float:
-    """``_timed`` for a coroutine function, all calls in one event loop (as under an ASGI server)."""
-    await func()
-    best = float("inf")
+async def _arace(funcs: dict[str, Callable[[], Any]], seconds: float, repeat: int) -> dict[str, float]:
+    """``_race`` for coroutine functions, all calls in one event loop (as under an ASGI server)."""
+    for func in funcs.values():
+        await func()
+    best = dict.fromkeys(funcs, float("inf"))
     for _ in range(repeat):
-        n, start = 0, time.perf_counter()
-        while True:
-            await func()
-            n += 1
-            elapsed = time.perf_counter() - start
-            if elapsed >= seconds / repeat:
-                break
-        best = min(best, elapsed / n)
+        for name, func in funcs.items():
+            n, start = 0, time.perf_counter()
+            while True:
+                await func()
+                n += 1
+                elapsed = time.perf_counter() - start
+                if elapsed >= seconds / repeat:
+                    break
+            best[name] = min(best[name], elapsed / n)
     return best
 
 
@@ -126,6 +134,22 @@ def _line(*cells: Any) -> None:
 # -- the sections ----------------------------------------------------------------------------------
 
 
+def _checked(engine: str, label: str, calls: dict[str, Callable[[], Any]], expected: Any) -> list[str]:
+    """The contenders whose answer equals the hand-written one; the others printed and left out."""
+    kept = []
+    for name, call in calls.items():
+        try:
+            got = _normal(call())
+        except ImportError as e:
+            _line(engine, name, label, f"unavailable: {e}")
+            continue
+        if got != expected:
+            _line(engine, name, label, "WRONG ANSWER (differs from hand-written)")
+            continue
+        kept.append(name)
+    return kept
+
+
 def reads(target: data.Target, args: argparse.Namespace, out: dict[tuple[str, str], Cell]) -> None:
     from asgiref.sync import async_to_sync
 
@@ -134,25 +158,15 @@ def reads(target: data.Target, args: argparse.Namespace, out: dict[tuple[str, st
     alias = target.alias
     expected = _normal(impls.hand(alias, args.rows))
     for mode, table in (("sync", impls.READS), ("async", impls.AREADS)):
-        for name, func in table.items():
-            if name not in args.contenders:
-                continue
-            runner = func if mode == "sync" else async_to_sync(func)
-            call: Callable[[], Any] = functools.partial(runner, alias, args.rows)
-            try:
-                got = _normal(call())
-            except ImportError as e:
-                _line(target.engine, name, mode, f"unavailable: {e}")
-                continue
-            if got != expected:
-                _line(target.engine, name, mode, "WRONG ANSWER (differs from hand-written)")
-                continue
-            if mode == "sync":
-                seconds = _timed(call, args.seconds, args.repeat)
-            else:
-                seconds = async_to_sync(_atimed)(functools.partial(func, alias, args.rows), args.seconds, args.repeat)
-            cell = Cell(seconds, _statements(alias, call), _peak(call))
-            out[name, mode] = cell
+        funcs = {name: functools.partial(f, alias, args.rows) for name, f in table.items() if name in args.contenders}
+        calls = funcs if mode == "sync" else {name: async_to_sync(f) for name, f in funcs.items()}
+        kept = _checked(target.engine, mode, calls, expected)
+        if mode == "sync":
+            times = _race({name: calls[name] for name in kept}, args.seconds * len(kept), args.repeat)
+        else:
+            times = async_to_sync(_arace)({name: funcs[name] for name in kept}, args.seconds * len(kept), args.repeat)
+        for name in kept:
+            cell = out[name, mode] = Cell(times[name], _statements(alias, calls[name]), _peak(calls[name]))
             _line(
                 f"{target.engine:<11}",
                 f"read  {name:<12}",
@@ -164,6 +178,9 @@ def reads(target: data.Target, args: argparse.Namespace, out: dict[tuple[str, st
 
 
 def writes(target: data.Target, args: argparse.Namespace, out: dict[str, Cell]) -> None:
+    """Each call from the same state (the rows it wrote deleted after it, untimed); one call per
+    round, the contenders in turn, as many rounds as fit in ``--seconds`` per contender but at
+    least ``--repeat``; a contender whose call takes over ``SLOW`` (DRF's) is timed once."""
     from benchmarks.orm import impls
     from benchmarks.orm.benchapp.models import Article, Tag, User
 
@@ -171,36 +188,39 @@ def writes(target: data.Target, args: argparse.Namespace, out: dict[str, Cell]) 
     users = list(User.objects.using(alias).order_by("pk").values_list("pk", flat=True)[:50])
     tags = list(Tag.objects.using(alias).order_by("pk").values_list("pk", flat=True))
     items = impls.write_items(args.writes, users, tags)
-    for name, func in impls.WRITES.items():
-        if name not in args.contenders:
-            continue
-        call = functools.partial(func, alias, items)
+    calls = {name: functools.partial(f, alias, items) for name, f in impls.WRITES.items() if name in args.contenders}
+    best: dict[str, float] = {}
+    statements: dict[str, int] = {}
+    for name, call in calls.items():  # the answer checked, the statements counted, a first time
         impls.cleanup(alias)
-        statements = _statements(alias, call)
+        start = time.perf_counter()
+        statements[name] = _statements(alias, call)
+        best[name] = time.perf_counter() - start
         written = Article.objects.using(alias).filter(title=impls.WRITE_TITLE)
         assert written.count() == args.writes, f"{name} wrote {written.count()} articles"
         assert Article.tags.through.objects.using(alias).filter(article__in=written).count() == 5 * args.writes
-        # one call per round (each from the same state), as many rounds as fit in --seconds but at
-        # least --repeat; a call slower than SLOW once
-        best, rounds, spent = float("inf"), 0, 0.0
-        while rounds == 0 or (best <= SLOW and (rounds < args.repeat or spent < args.seconds)):
+    fast = [name for name in calls if best[name] <= SLOW]
+    rounds, spent = 0, 0.0
+    while fast and (rounds < args.repeat or spent < args.seconds * len(fast)):
+        for name in fast:
             impls.cleanup(alias)
             start = time.perf_counter()
-            call()
+            calls[name]()
             elapsed = time.perf_counter() - start
-            best, rounds, spent = min(best, elapsed), rounds + 1, spent + elapsed
+            best[name], spent = min(best[name], elapsed), spent + elapsed
+        rounds += 1
+    for name, call in calls.items():
         impls.cleanup(alias)
-        peak = _peak(call)
-        impls.cleanup(alias)
-        out[name] = Cell(best, statements, peak)
+        cell = out[name] = Cell(best[name], statements[name], _peak(call))
         _line(
             f"{target.engine:<11}",
             f"write {name:<12}",
             "sync ",
-            f"{best * 1000:8.1f} ms",
-            f"{statements:5d} stmts",
-            f"{peak / 2**20:6.2f} MiB",
+            f"{cell.seconds * 1000:8.1f} ms",
+            f"{cell.statements:5d} stmts",
+            f"{cell.peak / 2**20:6.2f} MiB",
         )
+    impls.cleanup(alias)
 
 
 def scale(target: data.Target, args: argparse.Namespace, out: dict[tuple[str, int], Cell]) -> None:
@@ -209,16 +229,15 @@ def scale(target: data.Target, args: argparse.Namespace, out: dict[tuple[str, in
     assert target.scale is not None
     alias = target.scale
     for rows in SCALE_ROWS:
-        expected = _normal(impls.hand(alias, rows))
-        for name, func in (("hand-written", impls.hand), ("utilmeta", impls.utilmeta)):
-            if name not in args.contenders:
-                continue
-            call = functools.partial(func, alias, rows)
-            if _normal(call()) != expected:
-                _line(target.engine, name, rows, "WRONG ANSWER (differs from hand-written)")
-                continue
-            cell = Cell(_timed(call, args.seconds, args.repeat), _statements(alias, call))
-            out[name, rows] = cell
+        calls = {
+            name: functools.partial(f, alias, rows)
+            for name, f in (("hand-written", impls.hand), ("utilmeta", impls.utilmeta))
+            if name in args.contenders
+        }
+        kept = _checked(target.engine, str(rows), calls, _normal(calls["hand-written"]()))
+        times = _race({name: calls[name] for name in kept}, args.seconds * len(kept), args.repeat)
+        for name in kept:
+            cell = out[name, rows] = Cell(times[name], _statements(alias, calls[name]))
             _line(
                 f"{target.engine:<11}",
                 f"scale {name:<12}",
