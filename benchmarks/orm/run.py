@@ -162,9 +162,9 @@ def reads(target: data.Target, args: argparse.Namespace, out: dict[tuple[str, st
         calls = funcs if mode == "sync" else {name: async_to_sync(f) for name, f in funcs.items()}
         kept = _checked(target.engine, mode, calls, expected)
         if mode == "sync":
-            times = _race({name: calls[name] for name in kept}, args.seconds * len(kept), args.repeat)
+            times = _race({name: calls[name] for name in kept}, args.seconds, args.repeat)
         else:
-            times = async_to_sync(_arace)({name: funcs[name] for name in kept}, args.seconds * len(kept), args.repeat)
+            times = async_to_sync(_arace)({name: funcs[name] for name in kept}, args.seconds, args.repeat)
         for name in kept:
             cell = out[name, mode] = Cell(times[name], _statements(alias, calls[name]), _peak(calls[name]))
             _line(
@@ -235,7 +235,7 @@ def scale(target: data.Target, args: argparse.Namespace, out: dict[tuple[str, in
             if name in args.contenders
         }
         kept = _checked(target.engine, str(rows), calls, _normal(calls["hand-written"]()))
-        times = _race({name: calls[name] for name in kept}, args.seconds * len(kept), args.repeat)
+        times = _race({name: calls[name] for name in kept}, args.seconds, args.repeat)
         for name in kept:
             cell = out[name, rows] = Cell(times[name], _statements(alias, calls[name]))
             _line(
