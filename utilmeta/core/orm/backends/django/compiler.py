@@ -203,14 +203,19 @@ class _Related(_ToMany):
         if window is not None:  # the ranking of each owner's rows, built once
             base = queryset if queryset is not None else plan.model._default_manager.all()
             order = base.query.order_by or plan.model._meta.ordering or ("pk",)
-            self.rank = Window(RowNumber(), partition_by=F(link), order_by=[_order(o) for o in order])
+            ranking = [_order(o) for o in order]
+            self.rank = Window(RowNumber(), partition_by=F(link), order_by=ranking)
+            # the rows in the window's own order (owner, then rank): one sort serves both
+            self.order = [F(link).asc(), *ranking]
 
     def _query(self, keys: list[Any], using: str) -> QuerySet:
         base = self.queryset if self.queryset is not None else self.plan.model._default_manager.all()
         query = base.using(using).filter(**{f"{self.link}__in": keys})
         if self.window is not None:
             low, high = self.window
-            query = query.annotate(**{_ROW_NUMBER: self.rank}).filter(**{f"{_ROW_NUMBER}__gt": low})
+            query = query.annotate(**{_ROW_NUMBER: self.rank}).order_by(*self.order)
+            if low:
+                query = query.filter(**{f"{_ROW_NUMBER}__gt": low})
             if high is not None:
                 query = query.filter(**{f"{_ROW_NUMBER}__lte": high})
         return self.plan.select(query)
