@@ -58,6 +58,10 @@ def test_the_whole_article_shape_costs_one_statement_per_source(blog: tuple[str,
         articles = ArticleSchema.serialize(queryset)
     # root (author, editor joined; Count as a subquery) + tags + latest comments
     assert len(sql) == 3, sql
+    # on MariaDB the article drives the root query (LEFT JOIN to its author: the optimizer may
+    # not start from the users and sort every article); elsewhere a plain INNER JOIN
+    author_join = "LEFT OUTER JOIN `blog_user`" if alias == "mariadb" else 'INNER JOIN "blog_user"'
+    assert author_join in sql[0], sql[0]
     first, second, third, fourth = as_data(articles)
     assert first["author"] == {"id": data["users"][0].pk, "username": "alice"}
     assert first["editor"] == {"id": data["users"][1].pk, "username": "bob"}

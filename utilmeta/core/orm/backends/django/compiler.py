@@ -35,10 +35,12 @@ from uuid import UUID
 
 import msgspec
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.db import models
+from django.db import connections, models
 from django.db.models import Avg, Count, F, Max, Min, OuterRef, Q, Subquery, Sum, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.db.models.query import QuerySet
+from django.db.models.sql.constants import INNER
+from django.db.models.sql.datastructures import Join
 
 from utilmeta.conf._lookup import current_service
 from utilmeta.utils.exceptions import NotFound, ParseError
@@ -305,6 +307,24 @@ def _finisher(
     return finish
 
 
+def _drive_from_root(query: Any) -> None:
+    """MySQL/MariaDB: the joins along foreign keys become LEFT OUTER JOINs, which the optimizer
+    must read after the row that holds the key. On an INNER JOIN MariaDB may start from the
+    small related table (200 users), join every article, sort them all and only then keep the
+    page (``ORDER BY created DESC LIMIT 500``: 100 ms on 20,000 articles, against 4 ms walking
+    the ``created`` index). A foreign key's row exists (the key is a constraint, and a NULL key
+    is LEFT-joined already), so the rows are the same; a filter on the joined table still
+    filters, its NULLs being false."""
+    for alias, join in list(query.alias_map.items()):
+        if (
+            isinstance(join, Join)
+            and join.join_type == INNER
+            and isinstance(join.join_field, models.ForeignKey)
+            and join.filtered_relation is None
+        ):
+            query.alias_map[alias] = join.promote()
+
+
 def _group(rows: list[tuple[Any, ...]], objects: list[Any]) -> dict[Any, list[Any]]:
     grouped: dict[Any, list[Any]] = {}
     for row, obj in zip(rows, objects, strict=True):
@@ -379,7 +399,10 @@ class Plan:
             return selected
         if self.annotations:
             queryset = queryset.annotate(**self.annotations)
-        return queryset.values_list(*self.columns)
+        selected = queryset.values_list(*self.columns)
+        if connections[selected.db].vendor == "mysql":
+            _drive_from_root(selected.query)
+        return selected
 
     def instances(self, rows: list[tuple[Any, ...]], using: str, context: Mapping[str, Any] = _EMPTY) -> list[Any]:
         ctx = [r.fetch(_keys(rows, r.key_index), using, context) if rows else {} for r in self.relations]
