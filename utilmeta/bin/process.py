@@ -28,7 +28,7 @@ from utilmeta.bin.base import Command, CommandError, echo
 from utilmeta.bin.project import Project
 from utilmeta.conf.env import EnvWarning
 from utilmeta.core.server.backends import BACKEND_INFO
-from utilmeta.core.server.listen import accepts, listen_problem, shown_address
+from utilmeta.core.server.backends.listen import accepts, listen_problem, shown_address
 
 __all__ = ["DownCommand", "RestartCommand", "RunCommand", "read_pid", "stop"]
 

@@ -15,7 +15,7 @@ from utilmeta.conf._access import ACCESS_LOG
 from utilmeta.conf._lookup import current_service, provide, set_current_service
 from utilmeta.conf.base import Config
 from utilmeta.core.server.backends import ServerAdaptor, resolve
-from utilmeta.core.server.listen import listen_problem
+from utilmeta.core.server.backends.listen import listen_problem
 from utilmeta.utils.exceptions import SetupError
 from utilmeta.utils.text import did_you_mean
 
