@@ -253,10 +253,15 @@ def scale(target: data.Target, args: argparse.Namespace, out: dict[tuple[str, in
 
 NAMES = {
     "hand-written": "hand-written (`values_list` + grouping)",
-    "utilmeta": "**utilmeta** `Schema.serialize` / `bulk_save`",
+    "utilmeta": "**utilmeta** `Schema.serialize`",
     "DRF": "DRF nested serializers",
     "Ninja": "Django Ninja `ModelSchema`",
     "pydantic": "pydantic `from_attributes`",
+}
+WRITE_NAMES = {
+    "hand-written": "hand-written `bulk_create` (articles, then tag links)",
+    "utilmeta": "**utilmeta** `Schema.bulk_save`",
+    "DRF": "DRF `ModelSerializer(many=True).save()`",
 }
 LABELS = {"sqlite": "SQLite", "postgresql": "PostgreSQL", "mariadb": "MariaDB"}
 
@@ -327,11 +332,11 @@ def report(targets: list[data.Target], args: argparse.Namespace, results: dict[s
     print("|---|---|---:|---:|---:|---:|")
     for target in targets:
         cells = results[target.engine]["writes"]
-        for name in NAMES:
+        for name in WRITE_NAMES:
             if name in cells:
                 cell = cells[name]
                 print(
-                    f"| {LABELS[target.engine]} | {NAMES[name]} | {_ms(cell)} "
+                    f"| {LABELS[target.engine]} | {WRITE_NAMES[name]} | {_ms(cell)} "
                     f"| {_ratio(cell, cells.get('hand-written'))} | {cell.statements:,} | {cell.peak / 2**20:.2f} |"
                 )
     print()
