@@ -227,7 +227,7 @@ class Handler:
         if self.check_result is not None and template is None:
             self.check_result(result)
         t = template or self.template or Response
-        if not t.wraps(result):
+        if t is not Response and not t.wraps(result):  # the plain Response carries anything
             t = Response
         return t(result, status=status) if status else t(result)
 

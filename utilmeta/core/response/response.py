@@ -58,6 +58,10 @@ class Response:
 
     #: a body sent as it is produced (server-sent events, a large file), instead of ``body``
     stream: Stream | None = None
+    #: more keys for a template's envelope (its own keys win)
+    extra: dict[str, Any] | None = None
+    #: set by :meth:`set_cookie` (or ``cookies=``)
+    cookies: SimpleCookie | None = None
 
     def __init__(
         self,
@@ -78,8 +82,6 @@ class Response:
         event_stream: Any = None,
     ):
         self.result = result
-        #: more keys for a template's envelope (its own keys win)
-        self.extra = dict(extra) if extra else None
         if status is not None:
             self.status = status
         base = type(self).headers
@@ -93,20 +95,25 @@ class Response:
         if content_type is not None:
             self.content_type = content_type
         self.body = body
-        if isinstance(error, Error):  # what an error hook declared ``(self, e: Error)`` got
-            error = error.exception
-        self.error: BaseException | None = error
-        self.cookies: SimpleCookie | None = None
-        if cookies:
-            self._take_cookies(cookies)
-        if file is not None or attachment is not None:
-            self._take_file(file if file is not None else attachment, attachment=file is None)
-        if event_stream is not None:
-            from utilmeta.core.response.sse import take_event_stream  # sse builds on this module
+        self.error: BaseException | None = None
+        # one test for the rarely given keywords: the plain answer is the hot path
+        rare = error is not None or file is not None or attachment is not None or event_stream is not None
+        if rare or cookies or extra:
+            if extra:
+                self.extra = dict(extra)
+            if cookies:
+                self._take_cookies(cookies)
+            if file is not None or attachment is not None:
+                self._take_file(file if file is not None else attachment, attachment=file is None)
+            if event_stream is not None:
+                from utilmeta.core.response.sse import take_event_stream  # sse builds on this module
 
-            take_event_stream(self, event_stream)
-        if error is not None:
-            self._take_error(error, status=status, headers=headers)
+                take_event_stream(self, event_stream)
+            if error is not None:
+                if isinstance(error, Error):  # what an error hook declared ``(self, e: Error)`` got
+                    error = error.exception
+                self.error = error
+                self._take_error(error, status=status, headers=headers)
 
     def _take_error(self, error: BaseException, status: int | None, headers: Mapping[str, Any] | None) -> None:
         """``Template(data, error=exc)``: what the caller did not set comes from the error."""
@@ -239,12 +246,10 @@ class Response:
         """Fill ``body`` and ``content_type`` (once), make every header value a ``str``
         (:func:`header_value`) and return the body."""
         cls = type(self)
-        headers = self.headers
         if cls.message_header or cls.count_header or cls.state_header:
-            self._key_headers(headers)
-        for name, value in headers.items():
-            if type(value) is not str or not value.isascii() or "\n" in value or "\r" in value:
-                headers[name] = header_value(name, value)
+            self._key_headers(self.headers)
+        if self.headers:
+            self._header_values(self.headers)
         if self.body is not None:
             return self.body
         if cls.result_key or cls.message_key or cls.count_key or cls.state_key:
@@ -277,6 +282,12 @@ class Response:
             self.body = encode(result)
             self.content_type = self.content_type or _JSON
         return self.body
+
+    @staticmethod
+    def _header_values(headers: dict[str, Any]) -> None:
+        for name, value in headers.items():
+            if type(value) is not str or not value.isascii() or "\n" in value or "\r" in value:
+                headers[name] = header_value(name, value)
 
     def _key_headers(self, headers: dict[str, Any]) -> None:
         cls = type(self)

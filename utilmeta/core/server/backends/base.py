@@ -29,8 +29,8 @@ import weakref
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from utilmeta.core.server.backends.paths import is_asgi_app
 from utilmeta.core.server.backends.listen import bind
+from utilmeta.core.server.backends.paths import is_asgi_app
 from utilmeta.utils.exceptions import SetupError
 
 if TYPE_CHECKING:
