@@ -298,6 +298,16 @@ def _versions(targets: list[data.Target]) -> str:
     return ", ".join(parts)
 
 
+def _table_head(title: str, columns: list[str], numbers: bool = True) -> None:
+    """A Markdown table's title and head; with ``numbers``, every column after the first two is
+    right-aligned."""
+    print()
+    print(title)
+    print()
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "".join("---:|" if numbers and i >= 2 else "---|" for i in range(len(columns))))
+
+
 def report(targets: list[data.Target], args: argparse.Namespace, results: dict[str, dict[str, Any]]) -> None:
     cores = os.cpu_count()
     print()
@@ -306,11 +316,10 @@ def report(targets: list[data.Target], args: argparse.Namespace, results: dict[s
         f"{_versions(targets)}."
     )
     print(f"Command: `python -m benchmarks.orm.run {' '.join(args.argv)}`".rstrip() + "")
-    print()
-    print(f"Reads, {args.rows} rows (ms per call, best of {args.repeat} rounds; peak = tracemalloc peak of one call):")
-    print()
-    print("| engine | contender | sync ms | × hand | async ms | × hand | async ÷ sync | statements | peak MiB |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    _table_head(
+        f"Reads, {args.rows} rows (ms per call, best of {args.repeat} rounds; peak = tracemalloc peak of one call):",
+        ["engine", "contender", "sync ms", "× hand", "async ms", "× hand", "async ÷ sync", "statements", "peak MiB"],
+    )
     for target in targets:
         cells = results[target.engine]["reads"]
         for name in NAMES:
@@ -325,11 +334,10 @@ def report(targets: list[data.Target], args: argparse.Namespace, results: dict[s
                 f"| {_ms(asy)} | {_ratio(asy, hand_async)} | {_ratio(asy, sync)} "
                 f"| {statements} | {peak:.2f} |"
             )
-    print()
-    print(f"Writes, {args.writes:,} articles with 5 tags each (ms, the best call; DRF's timed once):")
-    print()
-    print("| engine | contender | ms | × hand | statements | peak MiB |")
-    print("|---|---|---:|---:|---:|---:|")
+    _table_head(
+        f"Writes, {args.writes:,} articles with 5 tags each (ms, the best call; DRF's timed once):",
+        ["engine", "contender", "ms", "× hand", "statements", "peak MiB"],
+    )
     for target in targets:
         cells = results[target.engine]["writes"]
         for name in WRITE_NAMES:
@@ -339,14 +347,10 @@ def report(targets: list[data.Target], args: argparse.Namespace, results: dict[s
                     f"| {LABELS[target.engine]} | {WRITE_NAMES[name]} | {_ms(cell)} "
                     f"| {_ratio(cell, cells.get('hand-written'))} | {cell.statements:,} | {cell.peak / 2**20:.2f} |"
                 )
-    print()
-    print(f"Time per row (µs), {data.SCALE_ARTICLES:,} articles and {data.SCALE_ARTICLES * 10:,} comments:")
-    print()
-    print(
-        "| engine | contender | " + " | ".join(f"{r:,} rows" for r in SCALE_ROWS) + " | per-row 20,000 ÷ 500 "
-        "| statements |"
+    _table_head(
+        f"Time per row (µs), {data.SCALE_ARTICLES:,} articles and {data.SCALE_ARTICLES * 10:,} comments:",
+        ["engine", "contender", *(f"{r:,} rows" for r in SCALE_ROWS), "per-row 20,000 ÷ 500", "statements"],
     )
-    print("|---|---|" + "---:|" * (len(SCALE_ROWS) + 2))
     for target in targets:
         cells = results[target.engine]["scale"]
         for name in ("hand-written", "utilmeta"):
@@ -367,15 +371,17 @@ def report(targets: list[data.Target], args: argparse.Namespace, results: dict[s
                 )
                 + f" | {growth} | {statements} |"
             )
-    print()
-    print("Goals (utilmeta):")
-    print()
-    print(
-        f"| engine | read ≤ {GOALS['read']}× hand, 3 statements (sync / async) | async ≤ {GOALS['async']}× sync "
-        f"| per row flat: 20,000 ÷ 500 within {1 / GOALS['per_row']:.2f}–{GOALS['per_row']} "
-        f"| bulk_save ≤ {GOALS['write']}× bulk_create |"
+    _table_head(
+        "Goals (utilmeta):",
+        [
+            "engine",
+            f"read ≤ {GOALS['read']}× hand, 3 statements (sync / async)",
+            f"async ≤ {GOALS['async']}× sync",
+            f"per row flat: 20,000 ÷ 500 within {1 / GOALS['per_row']:.2f}–{GOALS['per_row']}",
+            f"bulk_save ≤ {GOALS['write']}× bulk_create",
+        ],
+        numbers=False,
     )
-    print("|---|---|---|---|---|")
     for target in targets:
         r = results[target.engine]
         reads_, writes_, scale_ = r["reads"], r["writes"], r["scale"]
