@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Annotated, List, Optional
 
 import msgspec
 import pytest
 from blogdata import fill
+from django.db import models
 from ormblog.models import Article, User
 
 from utilmeta.core import orm
+from utilmeta.utils.exceptions import ParseError
 
 
 class ArticleSchema(orm.Schema[Article]):
@@ -52,3 +55,80 @@ def test_a_create_in_mode_a(db: str) -> None:
     new.author_id = user.pk
     key = new.save(using=db)
     assert Article.objects.using(db).get(pk=key).author_id == user.pk
+
+
+class PostSchema(orm.Schema[Article]):
+    """UtilMeta's RealWorld article shape: aliases and ``no_output`` for some modes."""
+
+    id: int = orm.Field(no_input=True)
+    title: str
+    body: str = orm.Field(no_output="a", default="")  # a create leaves it to the code
+    author_id: int = orm.Field(mode="a", no_input=True)
+    editor_id: Optional[int] = orm.Field(no_output=True, default=None)  # never queried nor written
+    tag_list: List[str] = orm.Field("tags.name", alias="tagList", mode="rwa", no_output="aw", default_factory=list)
+    comments_count: int = orm.Field(models.Count("comments"), alias="commentsCount")
+    created: datetime = datetime(2026, 6, 1, tzinfo=timezone.utc)
+
+
+def test_aliases_name_the_fields_in_json_and_no_output_applies_in_its_modes(db: str) -> None:
+    data = fill(db)
+    first = data["articles"][0]
+    got = PostSchema.init(first.pk, using=db)
+    assert sorted(got.tag_list) == ["py", "web"] and got.comments_count == 4 and got.body == "x" * 10
+    assert got.editor_id is msgspec.UNSET  # no_output=True: not queried although the row has one
+    out = msgspec.json.decode(msgspec.json.encode(got))
+    assert "tagList" in out and "commentsCount" in out
+    assert not {"tag_list", "comments_count", "editor_id"} & set(out)
+    # the client names a field as the JSON does (the attribute's name works too)
+    picked = PostSchema.serialize(Article.objects.using(db).filter(pk=first.pk), context={"includes": ["tagList"]})
+    assert sorted(picked[0].tag_list) == ["py", "web"] and picked[0].title is msgspec.UNSET
+    with pytest.raises(ParseError, match="commentsCount"):  # the fields listed by their JSON names
+        PostSchema.serialize(Article.objects.using(db).all(), context={"includes": ["nope"]})
+
+    create = PostSchema[orm.A]
+    new = msgspec.json.decode(b'{"title": "made", "body": "kept out", "tagList": ["web"], "editor_id": 1}', type=create)
+    assert new.tag_list == ["web"] and new.body == "kept out"  # input in mode 'a'...
+    new.author_id = first.author_id
+    key = new.save(using=db)
+    row = Article.objects.using(db).get(pk=key)
+    assert row.body == "" and row.editor_id is None  # ... but not written: no_output 'a' and True
+    assert list(row.tags.all()) == []  # a lookup through a relation is never written
+
+    update = msgspec.json.decode(b'{"title": "changed", "body": "written"}', type=PostSchema[orm.W])
+    update.id = key
+    update.save(using=db, must_update=True)
+    assert Article.objects.using(db).get(pk=key).body == "written"  # 'w' is not in no_output 'a'
+
+
+def test_the_openapi_schema_uses_the_aliases() -> None:
+    properties = msgspec.json.schema(PostSchema)["$defs"]["PostSchema"]["properties"]
+    assert "tagList" in properties and "commentsCount" in properties and "tag_list" not in properties
+    created = msgspec.json.schema(PostSchema[orm.A])
+    assert "tagList" in next(iter(created["$defs"].values()))["properties"]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"no_output": "x"}, r"orm.Field\(no_output='x'\): a mode is made of the letters r, w and a"),
+        ({"alias": ""}, r"orm.Field\(alias=''\): the name on the wire is a non-empty string"),
+        ({"alias": 3}, r"orm.Field\(alias=3\)"),
+    ],
+)
+def test_bad_field_options_fail_when_declared(options: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        orm.Field(**options)
+
+
+def test_a_utype_option_on_orm_field_is_refused_and_a_constraint_goes_in_the_annotation(db: str) -> None:
+    with pytest.raises(TypeError, match="description"):
+        orm.Field("title", description="the title")
+
+    class Titled(orm.Schema[Article]):
+        id: int
+        title: Annotated[str, msgspec.Meta(max_length=12)]
+
+    data = fill(db)
+    assert Titled.init(data["articles"][0].pk, using=db).title == "article 0"
+    with pytest.raises(msgspec.ValidationError, match="title"):
+        msgspec.json.decode(b'{"id": 1, "title": "far too long a title"}', type=Titled)

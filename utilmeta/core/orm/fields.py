@@ -30,7 +30,7 @@ MODES = (R, W, WP, A)
 
 
 def check_mode(value: Any, option: str) -> str:
-    """A field's ``mode``/``no_input`` letters (any of ``r``, ``w``, ``a``)."""
+    """A field's ``mode``/``no_input``/``no_output`` letters (any of ``r``, ``w``, ``a``)."""
     if not isinstance(value, str) or not value or set(value) - set("rwa"):
         raise ValueError(f"orm.Field({option}={value!r}): a mode is made of the letters r, w and a (e.g. 'ra')")
     return value
@@ -50,27 +50,33 @@ class Field:
     """A schema field's source (``field``: a lookup, an expression, a queryset or a function of
     ``*pks``) and options (``queryset``, ``no_output``, ``default``/``default_factory``).
 
-    ``no_output=True``: the field is neither queried nor output (it stays unset).
+    ``no_output=True`` (or the modes where it applies, ``'aw'``): the field is not queried in a
+    read and not written by a save; it stays unset unless the code sets it.
     ``no_input=True`` (or the modes where it applies, ``'aw'``): a value given to the constructor
     (a request body) is dropped; the code sets it (``article.author_id = user.pk``).
     ``mode='ra'``: the field exists only in those variants of the schema (``Schema[orm.A]``).
     ``defer_default=True``: the default is documented but not filled in; a field the input
     leaves out stays unset, so ``save()`` leaves its column to the database (or as it is).
+    ``alias='tagList'``: the field's name in JSON (input, output, the OpenAPI document, and what
+    ``orm.Scope`` takes besides the attribute's name); the code keeps the attribute's name.
     """
 
-    __slots__ = ("field", "queryset", "no_output", "no_input", "mode", "default", "default_factory", "defer_default")
+    __slots__ = (
+        "field", "queryset", "no_output", "no_input", "mode", "default", "default_factory", "defer_default", "alias",
+    )  # fmt: skip
 
     def __init__(
         self,
         field: str | Callable[..., Any] | Any = None,
         *,
         queryset: Any = None,
-        no_output: bool = False,
+        no_output: bool | str = False,
         no_input: bool | str = False,
         mode: str | None = None,
         default: Any = MISSING,
         default_factory: Callable[[], Any] | None = None,
         defer_default: bool = False,
+        alias: str | None = None,
     ) -> None:
         if default is not MISSING and default_factory is not None:
             raise ValueError("orm.Field(): give default or default_factory, not both")
@@ -78,12 +84,15 @@ class Field:
             raise ValueError("orm.Field(defer_default=True) defers a default: give default= or default_factory=")
         self.field = field
         self.queryset = queryset
-        self.no_output = bool(no_output)
+        if alias is not None and (not isinstance(alias, str) or not alias):
+            raise ValueError(f"orm.Field(alias={alias!r}): the name on the wire is a non-empty string")
+        self.no_output = no_output if isinstance(no_output, bool) else check_mode(no_output, "no_output")
         self.no_input = no_input if isinstance(no_input, bool) else check_mode(no_input, "no_input")
         self.mode = None if mode is None else check_mode(mode, "mode")
         self.default = default
         self.default_factory = default_factory
         self.defer_default = bool(defer_default)
+        self.alias = alias
 
     def in_mode(self, mode: str | None) -> bool:
         """Whether the field exists in the schema's variant for ``mode`` (None: the schema itself)."""
@@ -94,6 +103,13 @@ class Field:
         if isinstance(self.no_input, bool):
             return self.no_input
         return mode is not None and mode[0] in self.no_input
+
+    def drops_output(self, mode: str | None) -> bool:
+        """Whether the field is left out in the variant for ``mode``: not queried in a read, not
+        written by a save (it stays unset unless the code sets it)."""
+        if isinstance(self.no_output, bool):
+            return self.no_output
+        return mode is not None and mode[0] in self.no_output
 
     @property
     def has_default(self) -> bool:

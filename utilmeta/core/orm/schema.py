@@ -77,12 +77,13 @@ class SchemaMeta(msgspec.StructMeta):
             source = value if isinstance(value, Field) else Field(value)
             sources[attr] = source
             if source.defer_default:  # unset unless given; the default is only documented
-                namespace[attr] = msgspec.UNSET
+                namespace[attr] = msgspec.field(default=msgspec.UNSET, name=source.alias)
                 annotations[attr] = _documented_default(annotations[attr], source, namespace)
             elif source.default_factory is not None:
-                namespace[attr] = msgspec.field(default_factory=source.default_factory)
+                namespace[attr] = msgspec.field(default_factory=source.default_factory, name=source.alias)
             else:
-                namespace[attr] = msgspec.UNSET if source.default is MISSING else source.default
+                default = msgspec.UNSET if source.default is MISSING else source.default
+                namespace[attr] = msgspec.field(default=default, name=source.alias)
         namespace["__annotations__"] = annotations
         inherited: dict[str, Field] = {}
         inherited_properties: dict[str, Callable[[Any], Any]] = {}
@@ -188,14 +189,17 @@ class Schema(msgspec.Struct, metaclass=SchemaMeta, kw_only=True, dict=True):
             if source is not None and not source.in_mode(mode):
                 continue
             annotations[info.name] = hints[info.name]
+            renamed = info.encode_name if info.encode_name != info.name else None  # msgspec.field(name=...)
             if source is not None:
                 namespace[info.name] = source
             elif info.default is not msgspec.NODEFAULT:
-                namespace[info.name] = info.default
+                namespace[info.name] = msgspec.field(default=info.default, name=renamed)
             elif info.default_factory is not msgspec.NODEFAULT:
-                namespace[info.name] = msgspec.field(default_factory=info.default_factory)
+                namespace[info.name] = msgspec.field(default_factory=info.default_factory, name=renamed)
             elif mode == WP:
-                namespace[info.name] = msgspec.UNSET
+                namespace[info.name] = msgspec.field(default=msgspec.UNSET, name=renamed)
+            elif renamed is not None:
+                namespace[info.name] = msgspec.field(name=renamed)
         namespace["__annotations__"] = annotations
         namespace["__qualname__"] = f"{cls.__qualname__}[{mode!r}]"
         variant: type[Schema] = SchemaMeta(f"{cls.__name__}[{mode!r}]", (Schema,), namespace)

@@ -575,15 +575,19 @@ class Selection:
     def choose(self, schema: type[Schema]) -> dict[str, Selection | None]:
         """The fields of ``schema`` to output, each with its own selection (None: all of it)."""
         fields = schema.__struct_fields__
-        for tree, param in ((self.includes, self.params[0]), (self.excludes, self.params[1])):
+        wire = schema.__struct_encode_fields__  # a field's name in JSON: its alias, if it has one
+        names = dict(zip(wire, fields, strict=True))  # a client names a field as the JSON does (or by attribute)
+        includes = None if self.includes is None else {names.get(k, k): v for k, v in self.includes.items()}
+        excludes = {names.get(k, k): v for k, v in (self.excludes or {}).items()}
+        for tree, param in ((includes, self.params[0]), (excludes, self.params[1])):
             unknown = [name for name in tree or () if name not in fields]
             if unknown and not self.ignore_invalid:
                 shown = ", ".join(map(repr, unknown))
-                raise _bad_selection(param, f"{schema.__name__} has no field {shown}; its fields: {', '.join(fields)}")
+                raise _bad_selection(param, f"{schema.__name__} has no field {shown}; its fields: {', '.join(wire)}")
         chosen: dict[str, Selection | None] = {}
         for name in fields:
-            included = None if self.includes is None else self.includes.get(name, MISSING)
-            excluded = (self.excludes or {}).get(name, MISSING)
+            included = None if includes is None else includes.get(name, MISSING)
+            excluded = excludes.get(name, MISSING)
             if included is MISSING or excluded is None:
                 continue
             if included is None and excluded is MISSING:
@@ -835,9 +839,9 @@ class _Compiler:
             properties = {name: getter for name, getter in properties.items() if name in chosen}
         for name in schema.__struct_fields__:
             source = sources.get(name)
-            if name not in chosen:
-                expression: str | None = plan.name(msgspec.UNSET)
-            elif (source is not None and source.no_output) or name in properties:
+            if name not in chosen or (source is not None and source.drops_output(schema.__schema_mode__)):
+                expression: str | None = plan.name(msgspec.UNSET)  # not queried: left out of the answer
+            elif name in properties:
                 continue
             else:
                 expression = self.field(

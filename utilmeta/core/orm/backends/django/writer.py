@@ -59,6 +59,8 @@ class Writer:
             source = sources.get(name)
             if source is not None and (source.field is not None or source.queryset is not None):
                 continue  # read-only by nature
+            if source is not None and source.drops_output(schema.__schema_mode__):
+                continue  # no_output: the code writes it, if anything does
             field = self._field(name)
             if field is None:
                 continue
