@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Annotated, List, Optional
+from typing import Annotated, Optional
 
 import msgspec
 import pytest
@@ -65,7 +65,7 @@ class PostSchema(orm.Schema[Article]):
     body: str = orm.Field(no_output="a", default="")  # a create leaves it to the code
     author_id: int = orm.Field(mode="a", no_input=True)
     editor_id: Optional[int] = orm.Field(no_output=True, default=None)  # never queried nor written
-    tag_list: List[str] = orm.Field("tags.name", alias="tagList", mode="rwa", no_output="aw", default_factory=list)
+    tag_list: list[str] = orm.Field("tags.name", alias="tagList", mode="rwa", no_output="aw", default_factory=list)
     comments_count: int = orm.Field(models.Count("comments"), alias="commentsCount")
     created: datetime = datetime(2026, 6, 1, tzinfo=timezone.utc)
 
