@@ -132,3 +132,34 @@ def test_a_utype_option_on_orm_field_is_refused_and_a_constraint_goes_in_the_ann
     assert Titled.init(data["articles"][0].pk, using=db).title == "article 0"
     with pytest.raises(msgspec.ValidationError, match="title"):
         msgspec.json.decode(b'{"id": 1, "title": "far too long a title"}', type=Titled)
+
+
+def test_utypes_alias_generator_in_options_names_every_field(db: str) -> None:
+    import utype
+    from utype.utils.style import AliasGenerator
+
+    class CamelSchema(orm.Schema[Article]):  # UtilMeta's RealWorld base schema declares this
+        __options__ = utype.Options(alias_generator=AliasGenerator.camel)
+        id: int
+        title: str
+        author_id: int
+        comments_num: int = orm.Field(models.Count("comments"), alias="commentsTotal")  # its own alias wins
+
+    data = fill(db)
+    got = msgspec.json.decode(msgspec.json.encode(CamelSchema.init(data["articles"][0].pk, using=db)))
+    assert got == {"id": got["id"], "title": "article 0", "authorId": got["authorId"], "commentsTotal": 4}
+    create = CamelSchema[orm.A]  # a variant keeps the names
+    assert msgspec.json.decode(b'{"id": 1, "title": "t", "authorId": 7}', type=create).author_id == 7
+    assert "authorId" in next(iter(msgspec.json.schema(create)["$defs"].values()))["properties"]
+
+    with pytest.raises(TypeError, match=r"case_insensitive is not supported by orm.Schema \(alias_generator is\)"):
+
+        class Loose(orm.Schema[Article]):
+            __options__ = utype.Options(case_insensitive=True)
+            id: int
+
+    with pytest.raises(TypeError, match="expected utype.Options"):
+
+        class Odd(orm.Schema[Article]):
+            __options__ = 3
+            id: int

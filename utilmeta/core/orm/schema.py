@@ -95,6 +95,10 @@ class SchemaMeta(msgspec.StructMeta):
         if dropped:
             namespace["__post_init__"] = _dropping(dropped)
         kwargs.setdefault("kw_only", True)
+        if "__options__" in namespace:
+            generator = _alias_generator(name, namespace.pop("__options__"))
+            if generator is not None:
+                kwargs.setdefault("rename", generator)
         cls = super().__new__(mcls, name, bases, namespace, **kwargs)
         setattr(cls, "__orm_fields__", all_sources)
         setattr(cls, "__orm_properties__", {**inherited_properties, **properties})
@@ -104,6 +108,25 @@ class SchemaMeta(msgspec.StructMeta):
         setattr(cls, "__writer__", None)
         setattr(cls, "__variants__", {})
         return cls
+
+
+def _alias_generator(name: str, options: Any) -> Callable[[str], str] | None:
+    """What a schema's ``__options__`` (UtilMeta's ``utype.Options(alias_generator=...)``) asks
+    that ``orm.Schema`` does: every field's JSON name made by the generator (a field's own
+    ``alias=`` wins). Any other option is refused, naming it, rather than left without effect."""
+    given = dict(options) if isinstance(options, Mapping) else dict(getattr(options, "_options", None) or {})
+    if not given and not isinstance(options, Mapping) and not hasattr(options, "_options"):
+        raise TypeError(f"{name}.__options__ = {options!r}: expected utype.Options(...) or a dict of options")
+    generator = given.pop("alias_generator", None)
+    if given:
+        raise TypeError(
+            f"{name}.__options__: {', '.join(sorted(given))} "
+            f"{'is' if len(given) == 1 else 'are'} not supported by orm.Schema (alias_generator is); "
+            "remove the option, or declare per field (orm.Field(alias=...))"
+        )
+    if generator is not None and not callable(generator):
+        raise TypeError(f"{name}.__options__: alias_generator={generator!r} is not a function of the field name")
+    return generator
 
 
 def _documented_default(annotation: Any, source: Field, namespace: dict[str, Any]) -> Any:
@@ -189,20 +212,19 @@ class Schema(msgspec.Struct, metaclass=SchemaMeta, kw_only=True, dict=True):
             if source is not None and not source.in_mode(mode):
                 continue
             annotations[info.name] = hints[info.name]
-            renamed = info.encode_name if info.encode_name != info.name else None  # msgspec.field(name=...)
             if source is not None:
                 namespace[info.name] = source
             elif info.default is not msgspec.NODEFAULT:
-                namespace[info.name] = msgspec.field(default=info.default, name=renamed)
+                namespace[info.name] = info.default
             elif info.default_factory is not msgspec.NODEFAULT:
-                namespace[info.name] = msgspec.field(default_factory=info.default_factory, name=renamed)
+                namespace[info.name] = msgspec.field(default_factory=info.default_factory)
             elif mode == WP:
-                namespace[info.name] = msgspec.field(default=msgspec.UNSET, name=renamed)
-            elif renamed is not None:
-                namespace[info.name] = msgspec.field(name=renamed)
+                namespace[info.name] = msgspec.UNSET
         namespace["__annotations__"] = annotations
         namespace["__qualname__"] = f"{cls.__qualname__}[{mode!r}]"
-        variant: type[Schema] = SchemaMeta(f"{cls.__name__}[{mode!r}]", (Schema,), namespace)
+        # every field keeps its JSON name (an alias, an alias generator's, or a msgspec.field name)
+        renamed = {info.name: info.encode_name for info in msgspec.structs.fields(cls)}
+        variant: type[Schema] = SchemaMeta(f"{cls.__name__}[{mode!r}]", (Schema,), namespace, rename=renamed)
         cls.__variants__[mode] = variant
         return variant
 
