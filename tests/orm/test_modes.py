@@ -163,3 +163,34 @@ def test_utypes_alias_generator_in_options_names_every_field(db: str) -> None:
         class Odd(orm.Schema[Article]):
             __options__ = 3
             id: int
+
+
+def test_the_users_post_init_and_validate_run_beside_no_input_in_every_variant(db: str) -> None:
+    seen: list[str] = []
+
+    class Checked(orm.Schema[Article]):
+        id: int = orm.Field(no_input=True)
+        title: str
+        tag_names: list[str] = orm.Field("tags.name", default_factory=list)
+
+        def __post_init__(self) -> None:
+            seen.append("post_init")
+            if self.title is not msgspec.UNSET and not self.title.strip():
+                raise ValueError("title: must not be blank")
+
+        def __validate__(self) -> None:  # UtilMeta's (utype's) hook, as the RealWorld schema sorts its tags
+            seen.append("validate")
+            self.tag_names.sort()
+
+    body = msgspec.json.decode(b'{"id": 5, "title": "t", "tag_names": ["b", "a"]}', type=Checked)
+    assert body.id is msgspec.UNSET and body.tag_names == ["a", "b"] and seen == ["post_init", "validate"]
+    with pytest.raises(msgspec.ValidationError, match="must not be blank"):
+        msgspec.json.decode(b'{"title": "  "}', type=Checked[orm.A])  # a variant keeps the hooks
+
+    class Child(Checked):  # inherited hooks run too
+        body: str = ""
+
+    seen.clear()
+    data = fill(db)
+    got = Child.init(data["articles"][0].pk, using=db)
+    assert got.tag_names == ["py", "web"] and seen == ["post_init", "validate"]

@@ -44,7 +44,7 @@ def _is_source(value: Any) -> bool:
 _INTERNAL = {
     "__module__", "__qualname__", "__doc__", "__annotations__", "__dict__", "__weakref__", "__slots__",
     "__orm_fields__", "__orm_properties__", "__no_input__", "__plan__", "__plans__", "__writer__",
-    "__variants__", "__post_init__", "__match_args__", "__struct_config__",
+    "__variants__", "__post_init__", "__match_args__", "__struct_config__", "__orm_hook__",
 }  # fmt: skip
 
 
@@ -92,8 +92,16 @@ class SchemaMeta(msgspec.StructMeta):
             inherited_properties.update(getattr(base, "__orm_properties__", {}))
         all_sources = {**inherited, **sources}
         dropped = {n: s for n, s in all_sources.items() if s.drops_input(mode)}
-        if dropped:
-            namespace["__post_init__"] = _dropping(dropped)
+        # the user's own __post_init__ (declared here or inherited) and UtilMeta's __validate__
+        # hook run after the no_input fields are reset: none of them is replaced or skipped
+        hook = namespace.get("__post_init__")
+        if hook is None:
+            inherited_hooks = (getattr(base, "__orm_hook__", None) for base in bases)
+            hook = next((h for h in inherited_hooks if h is not None), None)
+        validates = "__validate__" in namespace or any(hasattr(b, "__validate__") for b in bases)
+        namespace["__orm_hook__"] = hook
+        if dropped or hook is not None or validates:
+            namespace["__post_init__"] = _post_init(dropped, hook, validates)
         kwargs.setdefault("kw_only", True)
         if "__options__" in namespace:
             generator = _alias_generator(name, namespace.pop("__options__"))
@@ -143,8 +151,10 @@ def _documented_default(annotation: Any, source: Field, namespace: dict[str, Any
     return Annotated[_resolved(annotation, namespace), msgspec.Meta(extra_json_schema={"default": shown})]
 
 
-def _dropping(fields: dict[str, Field]) -> Callable[[Any], None]:
-    """A ``__post_init__`` that drops what the constructor was given for ``no_input`` fields."""
+def _post_init(fields: dict[str, Field], hook: Callable[[Any], None] | None, validates: bool) -> Callable[[Any], None]:
+    """A ``__post_init__`` that drops what the constructor was given for ``no_input`` fields, then
+    runs the class's own ``__post_init__`` and ``__validate__`` (a ``TypeError``/``ValueError`` of
+    theirs is a validation error: a 400 for a request body)."""
     defaults = {
         name: (msgspec.UNSET if f.default is MISSING or f.defer_default else f.default) for name, f in fields.items()
     }
@@ -152,6 +162,10 @@ def _dropping(fields: dict[str, Field]) -> Callable[[Any], None]:
     def __post_init__(self: Any) -> None:
         for name, default in defaults.items():
             setattr(self, name, default)
+        if hook is not None:
+            hook(self)
+        if validates:
+            self.__validate__()
 
     return __post_init__
 
@@ -170,6 +184,7 @@ class Schema(msgspec.Struct, metaclass=SchemaMeta, kw_only=True, dict=True):
     __orm_fields__: ClassVar[dict[str, Field]]
     __orm_properties__: ClassVar[dict[str, Callable[[Any], Any]]]
     __no_input__: ClassVar[tuple[str, ...]]
+    __orm_hook__: ClassVar[Callable[[Any], None] | None]  # the class's own __post_init__
     __plan__: ClassVar[Any]
     __plans__: ClassVar[dict[frozenset[str], Any]]
     __writer__: ClassVar[Any]
@@ -200,6 +215,8 @@ class Schema(msgspec.Struct, metaclass=SchemaMeta, kw_only=True, dict=True):
         hints = get_type_hints(cls)
         properties = cls.__orm_properties__
         namespace: dict[str, Any] = {"__module__": cls.__module__, "__schema_mode__": mode, "__model__": cls.__model__}
+        if cls.__orm_hook__ is not None:  # the user's __post_init__ runs in every variant too
+            namespace["__post_init__"] = cls.__orm_hook__
         for klass in reversed(cls.__mro__):
             if isinstance(klass, SchemaMeta) and klass is not Schema:
                 namespace.update({k: v for k, v in klass.__dict__.items() if k not in _INTERNAL and k not in hints})
