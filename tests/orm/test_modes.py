@@ -9,7 +9,7 @@ import msgspec
 import pytest
 from blogdata import fill
 from django.db import models
-from ormblog.models import Article, User
+from ormblog.models import Article, Comment, User
 
 from utilmeta.core import orm
 from utilmeta.utils.exceptions import ParseError
@@ -194,3 +194,29 @@ def test_the_users_post_init_and_validate_run_beside_no_input_in_every_variant(d
     data = fill(db)
     got = Child.init(data["articles"][0].pk, using=db)
     assert got.tag_names == ["py", "web"] and seen == ["post_init", "validate"]
+
+
+def test_a_runtime_subclass_turns_a_default_into_a_query(db: str) -> None:
+    """UtilMeta's RealWorld ``get_runtime``: a subclass made per request overrides a field."""
+
+    class Listed(orm.Schema[Article]):
+        id: int
+        commented: bool = orm.Field(mode="r", default=False)
+
+    def runtime(user_id: int) -> type[Listed]:
+        class ListedFor(Listed):
+            commented: bool = models.Exists(  # type: ignore[assignment]
+                Comment.objects.filter(article=models.OuterRef("pk"), author=user_id)
+            )
+
+        return ListedFor
+
+    data = fill(db)
+    first, last = data["articles"][0].pk, data["articles"][3].pk
+    bob = data["users"][1].pk
+    assert [a.commented for a in Listed.serialize(Article.objects.using(db).filter(pk__in=[first, last]))] == [
+        False,
+        False,
+    ]
+    got = runtime(bob).serialize(Article.objects.using(db).filter(pk__in=[first, last]).order_by("pk"))
+    assert [a.commented for a in got] == [True, False]

@@ -885,7 +885,8 @@ class _Compiler:
                 prefix,
                 pk_index,
                 depth,
-                has_default=has_default and source is None,
+                # not a model field, with a declared default (plain, or orm.Field(default=...)): that is its value
+                has_default=source.has_default if source is not None else has_default,
                 selection=selection,
             )
         value = source.field
