@@ -64,10 +64,14 @@ class PostSchema(orm.Schema[Article]):
     title: str
     body: str = orm.Field(no_output="a", default="")  # a create leaves it to the code
     author_id: int = orm.Field(mode="a", no_input=True)
-    editor_id: Optional[int] = orm.Field(no_output=True, default=None)  # never queried nor written
+    editor_id: Optional[int] = orm.Field(no_output=True, default=None)  # read for `edited`, never output nor written
     tag_list: list[str] = orm.Field("tags.name", alias="tagList", mode="rwa", no_output="aw", default_factory=list)
     comments_count: int = orm.Field(models.Count("comments"), alias="commentsCount")
     created: datetime = datetime(2026, 6, 1, tzinfo=timezone.utc)
+
+    @property
+    def edited(self) -> bool:  # as UtilMeta's own ops schemas read a no_output field
+        return self.editor_id is not None
 
 
 def test_aliases_name_the_fields_in_json_and_no_output_applies_in_its_modes(db: str) -> None:
@@ -75,9 +79,9 @@ def test_aliases_name_the_fields_in_json_and_no_output_applies_in_its_modes(db: 
     first = data["articles"][0]
     got = PostSchema.init(first.pk, using=db)
     assert sorted(got.tag_list) == ["py", "web"] and got.comments_count == 4 and got.body == "x" * 10
-    assert got.editor_id is msgspec.UNSET  # no_output=True: not queried although the row has one
+    assert got.edited is True and got.editor_id is msgspec.UNSET  # no_output=True: read, then left out
     out = msgspec.json.decode(msgspec.json.encode(got))
-    assert "tagList" in out and "commentsCount" in out
+    assert "tagList" in out and "commentsCount" in out and out["edited"] is True
     assert not {"tag_list", "comments_count", "editor_id"} & set(out)
     # the client names a field as the JSON does (the attribute's name works too)
     picked = PostSchema.serialize(Article.objects.using(db).filter(pk=first.pk), context={"includes": ["tagList"]})

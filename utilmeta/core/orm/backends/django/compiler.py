@@ -837,16 +837,19 @@ class _Compiler:
                 unset = tuple(name for name in schema.__struct_fields__ if name not in chosen)
                 chosen = {name: chosen.get(name) for name in schema.__struct_fields__}
             properties = {name: getter for name, getter in properties.items() if name in chosen}
+        hidden = []  # no_output: queried (a property may read it), then left out of the answer
         for name in schema.__struct_fields__:
             source = sources.get(name)
-            if name not in chosen or (source is not None and source.drops_output(schema.__schema_mode__)):
-                expression: str | None = plan.name(msgspec.UNSET)  # not queried: left out of the answer
+            if name not in chosen:
+                expression: str | None = plan.name(msgspec.UNSET)
             elif name in properties:
                 continue
             else:
                 expression = self.field(
                     schema, name, hints[name], source, prefix, pk_index, depth, name in defaults, chosen[name]
                 )
+                if source is not None and source.drops_output(schema.__schema_mode__):
+                    hidden.append(name)
             if expression is None:
                 continue
             if name in schema.__no_input__:
@@ -854,6 +857,7 @@ class _Compiler:
             else:
                 parts.append(f"{name}={expression}")
         built = f"{plan.name(schema)}({', '.join(parts)})"
+        unset += tuple(hidden)
         if not later and not properties and not unset:
             return built
         finish = plan.name(_finisher(tuple(n for n, _ in later), properties, unset))
