@@ -224,3 +224,37 @@ def test_a_runtime_subclass_turns_a_default_into_a_query(db: str) -> None:
     ]
     got = runtime(bob).serialize(Article.objects.using(db).filter(pk__in=[first, last]).order_by("pk"))
     assert [a.commented for a in got] == [True, False]
+
+
+def test_an_expression_in_annotated_is_the_fields_source(db: str) -> None:
+    """UtilMeta's form ``views: Annotated[int, exp.Sum(...)] = 0``: never a default in silence."""
+
+    class Counted(orm.Schema[Article]):
+        id: int
+        comments_num: Annotated[int, models.Count("comments")] = 0
+        tag_count: Annotated[int, orm.Field(models.Count("tags"), default=0)]
+
+    data = fill(db)
+    got = Counted.init(data["articles"][0].pk, using=db)
+    assert (got.comments_num, got.tag_count) == (4, 2)
+    assert Counted.__orm_fields__["comments_num"].default == 0
+
+    with pytest.raises(TypeError, match="keep one"):
+
+        class Twice(orm.Schema[Article]):
+            n: Annotated[int, models.Count("comments")] = models.Count("tags")
+
+
+def test_an_annotated_source_that_cannot_be_read_yet_fails_when_the_plan_compiles(db: str) -> None:
+    from utilmeta.core.orm.backends.django.compiler import SchemaError
+
+    class Late(orm.Schema[Article]):
+        id: int
+        n: Annotated[int, LATER_SOURCE] = 0  # noqa: F821 - defined below, after the class
+
+    globals()["LATER_SOURCE"] = models.Count("comments")
+    try:
+        with pytest.raises(SchemaError, match=r"Late.n: the query source in its Annotated\[...\]"):
+            Late.serialize(Article.objects.using(db).all())
+    finally:
+        del globals()["LATER_SOURCE"]

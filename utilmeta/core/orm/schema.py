@@ -70,6 +70,18 @@ class SchemaMeta(msgspec.StructMeta):
                 properties[attr] = value.fget  # type: ignore[assignment]
                 annotations[attr] = _property_type(value)
                 namespace[attr] = msgspec.UNSET
+        for attr, annotation in annotations.items():
+            inner = _annotated_source(annotation, namespace)
+            if inner is not None:  # UtilMeta's form: `views: Annotated[int, Sum('...')] = 0`
+                if attr in namespace and _is_source(namespace[attr]):
+                    raise TypeError(f"{name}.{attr}: a source in Annotated[...] and another as the value; keep one")
+                given = namespace.get(attr, MISSING)
+                if isinstance(inner, Field):
+                    if given is not MISSING:
+                        raise TypeError(f"{name}.{attr}: give the default to the orm.Field in Annotated[...]")
+                    namespace[attr] = inner
+                else:
+                    namespace[attr] = Field(inner, default=given)
         for attr in annotations:
             if attr not in namespace or not _is_source(namespace[attr]):
                 continue
@@ -116,6 +128,22 @@ class SchemaMeta(msgspec.StructMeta):
         setattr(cls, "__writer__", None)
         setattr(cls, "__variants__", {})
         return cls
+
+
+def _annotated_source(annotation: Any, namespace: dict[str, Any]) -> Any:
+    """The ``orm.Field``, expression or queryset in ``Annotated[type, ...]``'s metadata, or None. A
+    string annotation is evaluated in the class's module when it names ``Annotated``; one that
+    cannot be evaluated yet (a name defined later) is checked again when the plan compiles."""
+    if isinstance(annotation, str):
+        if "Annotated" not in annotation:
+            return None
+        from utilmeta.core.orm.query import _resolved
+
+        try:
+            annotation = _resolved(annotation, namespace)
+        except TypeError:
+            return None
+    return next((m for m in getattr(annotation, "__metadata__", ()) if _is_source(m)), None)
 
 
 def _alias_generator(name: str, options: Any) -> Callable[[str], str] | None:

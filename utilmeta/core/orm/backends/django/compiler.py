@@ -307,6 +307,25 @@ def _finisher(
     return finish
 
 
+def _annotated_sources_taken(schema: type[Schema], sources: Mapping[str, Any]) -> None:
+    """A source in ``Annotated[type, Count(...)]`` is taken when the class is made; one whose
+    annotation could not be evaluated then (a name defined later) is an error here, never a
+    field left to its default in silence."""
+    for name, hint in get_type_hints(schema, include_extras=True).items():
+        found = [m for m in getattr(hint, "__metadata__", ()) if hasattr(m, "resolve_expression") or _is_field(m)]
+        if found and name not in sources:
+            raise SchemaError(
+                f"{schema.__qualname__}.{name}: the query source in its Annotated[...] ({found[0]!r}) could not "
+                "be read when the class was made (a name in the annotation was not defined yet); declare it "
+                "as the field's value instead: orm.Field(<source>, default=...)"
+            )
+
+
+def _is_field(value: Any) -> bool:
+    """An ``orm.Field`` (recognised by its options: this module does not import the schema layer)."""
+    return hasattr(value, "defer_default") and hasattr(value, "queryset")
+
+
 def _drive_from_root(query: Any) -> None:
     """MySQL/MariaDB: the joins along foreign keys become LEFT OUTER JOINs, which the optimizer
     must read after the row that holds the key. On an INNER JOIN MariaDB may start from the
@@ -825,6 +844,7 @@ class _Compiler:
             plan.pk_index = pk_index
         hints = get_type_hints(schema)
         sources = schema.__orm_fields__
+        _annotated_sources_taken(schema, sources)
         defaults = {f.name for f in msgspec.structs.fields(schema) if f.required is False}
         parts = []
         later = []  # no_input fields: set after construction (the constructor drops them)
