@@ -156,7 +156,9 @@ class FlaskServerAdaptor(ServerAdaptor):
         # werkzeug's reloader re-runs this script in a child process; only when asked
         reloader = kwargs.setdefault("use_reloader", self.service.auto_reload)
         child = os.environ.get("WERKZEUG_RUN_MAIN") == "true"
-        if not child:
+        # port 0 without the reloader: the server is made here, so the banner names its port
+        own_server = not port and not reloader and not child and set(kwargs) <= {"use_reloader", "threaded"}
+        if not child and not own_server:
             print(self.service.banner(), flush=True)
         serving = child or not reloader
         if serving:
@@ -169,13 +171,35 @@ class FlaskServerAdaptor(ServerAdaptor):
         werkzeug_log = logging.getLogger("werkzeug")
         werkzeug_log.addFilter(_PLAIN_TEXT)
         try:
-            app.run(host, port, debug=debug, **kwargs)
+            if own_server:
+                self._serve(app, host, debug, kwargs)
+            else:
+                app.run(host, port, debug=debug, **kwargs)
         finally:
             werkzeug_log.removeFilter(_PLAIN_TEXT)
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
             if serving:
                 self.lifecycle.shutdown()
+
+    def _serve(self, app: Any, host: str, debug: bool, options: dict[str, Any]) -> None:
+        """What ``app.run`` does for a port the system picks, with the server made first: Werkzeug
+        binds port 0 inside ``run_simple``, past the banner; here the banner names the port."""
+        from werkzeug.serving import make_server
+
+        served = app
+        if debug:  # as app.run(debug=True): the interactive debugger, trusting the address served
+            from werkzeug.debug import DebuggedApplication
+
+            app.debug = True
+            served = DebuggedApplication(app, evalex=True)
+            served.trusted_hosts.append(host)
+        server = make_server(
+            host, 0, served, threaded=options.get("threaded", True), request_handler=options["request_handler"]
+        )
+        self.announce(server.port)
+        server.log_startup()
+        server.serve_forever()  # returns on Ctrl-C (or SIGTERM, made one), the socket closed
 
 
 class _PlainText(logging.Filter):
