@@ -88,8 +88,9 @@ class Running:
 
 
 @contextlib.contextmanager
-def meta_run(project: Path, *argv: str) -> Iterator[Running]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "WERKZEUG_"))}
+def meta_run(project: Path, *argv: str, extra_env: dict[str, str] | None = None) -> Iterator[Running]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "WERKZEUG_", "FLASK_"))}
+    env.update(extra_env or {})
     env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))
     env["PYTHONUNBUFFERED"] = "1"
     proc = subprocess.Popen(
@@ -163,3 +164,13 @@ def test_a_server_that_does_not_report_the_port_says_so(tmp_path: Path) -> None:
         assert running.wait_for(r"^  API docs: (.*)$").group(1) == "/api/docs on that port"
         # the server's own line, as the banner says
         answers(int(running.wait_for(r"Running on http://127\.0\.0\.1:(\d+)").group(1)))
+
+
+def test_flask_in_debug_mode_names_the_port_too(tmp_path: Path) -> None:
+    """The debugger wraps the app as app.run(debug=True) does; Flask's own lines say debug is on."""
+    with meta_run(project(tmp_path, "flask"), "--port", "0", extra_env={"FLASK_DEBUG": "1"}) as running:
+        banner = running.wait_for(rf"^{BANNER}.* at http://127\.0\.0\.1:(\d+)/api$")
+        port = int(banner.group(1))
+        running.wait_for(r"Debug mode: on")
+        wait_for_port(port, running.proc, output=lambda: "\n".join(running.seen))
+        answers(port)

@@ -50,8 +50,9 @@ class Field:
     """A schema field's source (``field``: a lookup, an expression, a queryset or a function of
     ``*pks``) and options (``queryset``, ``no_output``, ``default``/``default_factory``).
 
-    ``no_output=True`` (or the modes where it applies, ``'aw'``): the field is not queried in a
-    read and not written by a save; it stays unset unless the code sets it.
+    ``no_output=True`` (or the modes where it applies, ``'aw'``): a read queries the field for the
+    schema's properties and hooks, then leaves it out of the answer (unset); a save does not
+    write it.
     ``no_input=True`` (or the modes where it applies, ``'aw'``): a value given to the constructor
     (a request body) is dropped; the code sets it (``article.author_id = user.pk``).
     ``mode='ra'``: the field exists only in those variants of the schema (``Schema[orm.A]``).

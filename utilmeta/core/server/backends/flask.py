@@ -194,10 +194,13 @@ class FlaskServerAdaptor(ServerAdaptor):
             app.debug = True
             served = DebuggedApplication(app, evalex=True)
             served.trusted_hosts.append(host)
+        from flask.cli import show_server_banner
+
         server = make_server(
             host, 0, served, threaded=options.get("threaded", True), request_handler=options["request_handler"]
         )
         self.announce(server.port)
+        show_server_banner(debug, app.name)  # Flask's own start lines, as app.run prints them
         server.log_startup()
         server.serve_forever()  # returns on Ctrl-C (or SIGTERM, made one), the socket closed
 
